@@ -1,0 +1,410 @@
+/**
+ * KvStore: the MVCC key-value store (mirrors etcd server/storage/mvcc/kvstore.go and
+ * kvstore_txn.go).
+ *
+ * - An in-memory B-tree maps each key (as a binary string) to its KeyIndex (generations of
+ *   (main, sub) revisions plus a cache of the newest value).
+ * - Every revision's value lives in the backend under its revision key (mvcc/revision.ts).
+ * - Writes run synchronously against the newest state, one transaction at a time (JavaScript's
+ *   single thread is the write lock), and hand their backend ops to the group committer.
+ * - Reads of "now" read at `committedRev`, the newest revision that is durable. So a response
+ *   never shows a write that a crash could lose, and no reader lock is needed: the index is
+ *   multi-version.
+ *
+ * The store knows nothing of gRPC. Leases reach it through LeaseHooks, watchers through
+ * onCommit listeners (called in revision order once a revision is durable).
+ */
+import sortedBtree from 'sorted-btree';
+
+type BTree<K, V> = InstanceType<typeof sortedBtree.default<K, V>>;
+import type { Backend, BatchOp } from '../storage/backend.js';
+import { META, readU64, u64 } from '../storage/schema.js';
+import type { BinKey, RangeEnd } from '../util/bytes.js';
+import { toBin } from '../util/bytes.js';
+import { Committer, type Batch } from './committer.js';
+import { CompactedError, FutureRevisionError } from './errors.js';
+import { KeyIndex, type RevisionInfo } from './key-index.js';
+import { decodeKeyValue } from './kv-codec.js';
+import { parseRevKey, revKey, REV_KEYS_END, revStart } from './revision.js';
+import {
+  SORT_DESCEND,
+  SORT_NONE,
+  TARGET_CREATE,
+  TARGET_KEY,
+  TARGET_MOD,
+  TARGET_VALUE,
+  TARGET_VERSION,
+  type Event,
+  type KeyValue,
+  type RangeOptions,
+  type RangeResult,
+} from './types.js';
+import { WriteTxn } from './write-txn.js';
+
+/** How the store reaches the lessor without importing it (etcd's lease.RangeDeleter idea, reversed). */
+export interface LeaseHooks {
+  exists(id: bigint): boolean;
+  attach(id: bigint, key: BinKey): void;
+  detach(id: bigint, key: BinKey): void;
+}
+
+export type CommitListener = (rev: number, events: Event[]) => void;
+
+/** What one write transaction hands the committer. */
+export interface CommitRecord {
+  rev: number;
+  events: Event[];
+  entries: KeyIndex[];
+}
+
+export interface StoreLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface StoreOptions {
+  /** Revisions deleted per backend batch during compaction (etcd's compaction-batch-limit). */
+  compactionBatchLimit: number;
+  logger: StoreLogger;
+  /** Called when the backend fails a write: the process cannot go on safely. */
+  onFatal(err: Error): void;
+}
+
+const noLeases: LeaseHooks = {
+  exists: () => false,
+  attach: () => undefined,
+  detach: () => undefined,
+};
+
+/** One selected key of a range: its index entry and where it stood at the read revision. */
+interface Hit {
+  entry: KeyIndex;
+  info: RevisionInfo;
+}
+
+export class KvStore {
+  readonly index: BTree<BinKey, KeyIndex> = new sortedBtree.default<BinKey, KeyIndex>();
+  /** Newest applied revision (may not be durable yet). */
+  currentRev = 1;
+  /** Newest durable revision: what reads of "now" see. */
+  committedRev = 1;
+  compactRev = 0;
+  leases: LeaseHooks = noLeases;
+  readonly backend: Backend;
+  readonly opts: StoreOptions;
+  private readonly committer: Committer<CommitRecord>;
+  private readonly listeners: CommitListener[] = [];
+  private compaction: Promise<void> = Promise.resolve();
+  private writing = false;
+
+  private constructor(backend: Backend, opts: StoreOptions) {
+    this.backend = backend;
+    this.opts = opts;
+    this.committer = new Committer<CommitRecord>(backend, {
+      onDurable: (b) => this.onDurable(b),
+      onFatal: (err) => opts.onFatal(err),
+    });
+  }
+
+  /** Opens the store, rebuilding the index from the backend's history. */
+  static async open(backend: Backend, opts: StoreOptions): Promise<KvStore> {
+    const s = new KvStore(backend, opts);
+    await s.restore();
+    return s;
+  }
+
+  onCommit(listener: CommitListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** Checks a requested read revision against the committed and compacted revisions. */
+  readRevision(rev: number): number {
+    if (rev <= 0) return this.committedRev;
+    if (rev > this.committedRev) throw new FutureRevisionError();
+    if (rev < this.compactRev) throw new CompactedError();
+    return rev;
+  }
+
+  /** Range over the committed view (etcd's storeTxnRead.rangeKeys). */
+  async range(key: BinKey, end: RangeEnd, o: RangeOptions): Promise<RangeResult> {
+    const rev = this.readRevision(o.revision);
+    const { hits, count, more } = this.select(key, end, rev, o);
+    if (o.countOnly) return { kvs: [], count, more, rev: this.committedRev };
+    const kvs = await this.materialize(hits, rev);
+    if (o.sortTarget === TARGET_VALUE && o.sortOrder !== SORT_NONE) {
+      // VALUE sort needs the values, so it was not done in select(); the limit is applied here.
+      sortKvs(kvs, o.sortOrder === SORT_DESCEND);
+      const limited = o.limit > 0 && kvs.length > o.limit;
+      return { kvs: limited ? kvs.slice(0, o.limit) : kvs, count, more: limited, rev: this.committedRev };
+    }
+    return { kvs, count, more, rev: this.committedRev };
+  }
+
+  /** The key's kv at revision `rev` of the committed view, or null. Used by watch for prev_kv. */
+  async kvAt(key: BinKey, rev: number): Promise<KeyValue | null> {
+    const entry = this.index.get(key);
+    if (!entry) return null;
+    const info = entry.get(rev);
+    if (!info) return null;
+    const [kv] = await this.materialize([{ entry, info }], rev);
+    return kv ?? null;
+  }
+
+  /**
+   * Picks the keys of a range at `rev`, applies the min/max filters, sorting (except by value)
+   * and the limit, using only the index. `count` is the number of keys in the range at `rev`,
+   * before filters and limit, as etcd reports it.
+   */
+  select(key: BinKey, end: RangeEnd, rev: number, o: RangeOptions): { hits: Hit[]; count: number; more: boolean } {
+    let hits: Hit[] = [];
+    let count = 0;
+    const filtered =
+      o.minModRevision > 0 || o.maxModRevision > 0 || o.minCreateRevision > 0 || o.maxCreateRevision > 0;
+    const sorting = o.sortOrder !== SORT_NONE && !(o.sortTarget === TARGET_KEY && o.sortOrder === 1);
+    // Without filters or sorting, only limit+1 hits are needed (more), but count needs them all.
+    const want = !filtered && !sorting && o.limit > 0 ? o.limit : Infinity;
+    const visit = (entry: KeyIndex): void => {
+      const info = entry.get(rev);
+      if (!info) return;
+      count++;
+      if (hits.length >= want) return;
+      if (filtered) {
+        if (o.minModRevision > 0 && info.main < o.minModRevision) return;
+        if (o.maxModRevision > 0 && info.main > o.maxModRevision) return;
+        if (o.minCreateRevision > 0 && info.created < o.minCreateRevision) return;
+        if (o.maxCreateRevision > 0 && info.created > o.maxCreateRevision) return;
+      }
+      hits.push({ entry, info });
+    };
+    if (end === undefined) {
+      const e = this.index.get(key);
+      if (e) visit(e);
+    } else if (end === null) {
+      for (const [, e] of this.index.entries(key)) visit(e);
+    } else if (key < end) {
+      this.index.forRange(key, end, false, (_k: BinKey, e: KeyIndex) => visit(e));
+    }
+    let more = false;
+    if (o.countOnly) return { hits: [], count, more: false };
+    if (sorting && o.sortTarget !== TARGET_VALUE) sortHits(hits, o.sortTarget, o.sortOrder === SORT_DESCEND);
+    const total = filtered || sorting ? hits.length : count;
+    if (o.limit > 0 && total > o.limit) {
+      more = true;
+      if (!(sorting && o.sortTarget === TARGET_VALUE)) hits = hits.slice(0, o.limit);
+    }
+    return { hits, count, more };
+  }
+
+  /** Turns index hits into kvs: from the value cache when possible, else from the backend. */
+  async materialize(hits: Hit[], rev: number): Promise<KeyValue[]> {
+    const kvs = new Array<KeyValue>(hits.length);
+    let missing: number[] | null = null;
+    for (let i = 0; i < hits.length; i++) {
+      const { entry, info } = hits[i]!;
+      const kv = entry.kv;
+      if (kv !== null && kv.modRevision === info.main) kvs[i] = kv;
+      else if (entry.prevKv !== null && entry.prevKv.modRevision === info.main) kvs[i] = entry.prevKv;
+      else (missing ??= []).push(i);
+    }
+    if (missing) {
+      const vals = await this.backend.getMany(missing.map((i) => revKey(hits[i]!.info.main, hits[i]!.info.sub)));
+      for (let j = 0; j < missing.length; j++) {
+        const v = vals[j];
+        // A history read raced a compaction that removed the revision.
+        if (!v) throw rev < this.compactRev ? new CompactedError() : new Error('revision missing from backend');
+        kvs[missing[j]!] = decodeKeyValue(v);
+      }
+    }
+    return kvs;
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /**
+   * Runs `fn` as one write transaction against the newest state. Everything it changes shares
+   * one new revision. `durable` resolves once that revision (or, for a transaction that changed
+   * nothing, every revision it could have seen) is on disk.
+   */
+  write<T>(fn: (txn: WriteTxn) => T): { result: T; rev: number; durable: Promise<void> } {
+    if (this.writing) throw new Error('nested write transaction');
+    this.writing = true;
+    const txn = new WriteTxn(this, this.currentRev);
+    let result: T;
+    try {
+      result = fn(txn);
+    } finally {
+      this.writing = false;
+    }
+    if (txn.ops.length === 0) {
+      return { result, rev: this.currentRev, durable: this.committer.waitFor(this.currentRev, this.committedRev) };
+    }
+    const rev = txn.rev;
+    this.currentRev = rev;
+    const durable = this.committer.add(txn.ops, { rev, events: txn.events, entries: txn.entries }, rev);
+    return { result, rev, durable };
+  }
+
+  private onDurable(b: Batch<CommitRecord>): void {
+    this.committedRev = b.maxRev;
+    for (const rec of b.items) {
+      for (const e of rec.entries) {
+        if (e.pendingRev <= b.maxRev) {
+          e.pendingRev = 0;
+          e.prevKv = null;
+        }
+      }
+    }
+    for (const rec of b.items) {
+      for (const l of this.listeners) {
+        try {
+          l(rec.rev, rec.events);
+        } catch (err) {
+          this.opts.logger.error({ err }, 'commit listener failed');
+        }
+      }
+    }
+  }
+
+  /** Resolves once every write handed to the store so far is durable. */
+  async sync(): Promise<void> {
+    await this.committer.waitFor(this.currentRev, this.committedRev);
+  }
+
+  // ---------------------------------------------------------------- compaction
+
+  /**
+   * Compacts history below `rev` (etcd's store.Compact). Returns once the compaction is
+   * scheduled durably; `done` resolves when the backend has been cleaned (Compact physical).
+   */
+  async compact(rev: number): Promise<{ done: Promise<void> }> {
+    if (rev <= this.compactRev) throw new CompactedError();
+    if (rev > this.currentRev) throw new FutureRevisionError();
+    this.compactRev = rev;
+    await this.committer.waitFor(rev, this.committedRev);
+    await this.backend.write([{ type: 'put', key: META.scheduledCompactRev, value: u64(rev) }]);
+    const done = (this.compaction = this.compaction.then(() => this.runCompaction(rev)));
+    return { done };
+  }
+
+  /** Compacts the index and deletes unneeded revisions in bounded batches, yielding between them. */
+  private async runCompaction(rev: number): Promise<void> {
+    const started = Date.now();
+    const keep = new Set<string>();
+    const limit = Math.max(1, this.opts.compactionBatchLimit);
+    // 1. Index, in chunks of keys so requests interleave.
+    let from: BinKey | undefined = '';
+    while (from !== undefined) {
+      const batch: [BinKey, KeyIndex][] = [];
+      for (const pair of this.index.entries(from)) {
+        if (batch.length >= limit) break;
+        batch.push(pair);
+      }
+      from = batch.length >= limit ? batch[batch.length - 1]![0] : undefined;
+      if (from !== undefined) batch.pop();
+      for (const [k, e] of batch) {
+        const empty = e.compact(rev, (m, s) => keep.add(revKey(m, s).toString('latin1')));
+        if (empty && e.kv === null && e.pendingRev === 0) this.index.delete(k);
+      }
+      if (from !== undefined) await yieldToEventLoop();
+    }
+    // 2. Backend: delete every revision <= rev that no key keeps.
+    let deleted = 0;
+    const end = revStart(rev + 1);
+    const pending: BatchOp[] = [];
+    for await (const chunk of this.backend.scan(revStart(0), end, limit)) {
+      for (const [k] of chunk) {
+        if (!keep.has(k.subarray(0, 18).toString('latin1'))) pending.push({ type: 'del', key: k });
+      }
+      if (pending.length >= limit) {
+        deleted += pending.length;
+        await this.backend.write(pending.splice(0));
+        await yieldToEventLoop();
+      }
+    }
+    pending.push({ type: 'put', key: META.finishedCompactRev, value: u64(rev) });
+    deleted += pending.length - 1;
+    await this.backend.write(pending);
+    this.opts.logger.info({ revision: rev, deleted, tookMs: Date.now() - started }, 'finished compaction');
+  }
+
+  // ---------------------------------------------------------------- restore
+
+  private async restore(): Promise<void> {
+    const b = this.backend;
+    const metaRev = Number(readU64(await b.get(META.currentRev)) ?? 0n);
+    const finished = Number(readU64(await b.get(META.finishedCompactRev)) ?? 0n);
+    const scheduled = Number(readU64(await b.get(META.scheduledCompactRev)) ?? 0n);
+    let maxRev = 1;
+    for await (const chunk of b.scan(revStart(0), REV_KEYS_END, 4096)) {
+      for (const [k, v] of chunk) {
+        const { main, sub, tombstone } = parseRevKey(k);
+        if (main > maxRev) maxRev = main;
+        const kv = decodeKeyValue(v);
+        const bin = toBin(kv.key);
+        let entry = this.index.get(bin);
+        if (tombstone) {
+          if (!entry || !entry.live) continue;
+          entry.tombstone(main, sub);
+          entry.kv = null;
+          continue;
+        }
+        if (!entry) {
+          entry = new KeyIndex(kv.key);
+          this.index.set(bin, entry);
+        }
+        entry.restore(main, sub, kv.createRevision, kv.version);
+        entry.kv = kv;
+      }
+    }
+    this.currentRev = this.committedRev = Math.max(maxRev, metaRev, scheduled, finished, 1);
+    this.compactRev = Math.max(finished, scheduled);
+    if (scheduled > finished) {
+      // A compaction was cut short by a crash: finish it before serving.
+      await this.runCompaction(scheduled);
+    }
+  }
+
+  /** Waits for queued writes and compactions; the backend is closed by the caller. */
+  async close(): Promise<void> {
+    await this.committer.drain();
+    await this.compaction.catch(() => undefined);
+  }
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+function sortHits(hits: Hit[], target: number, desc: boolean): void {
+  const key = (h: Hit): number | string => {
+    switch (target) {
+      case TARGET_VERSION:
+        return h.info.ver;
+      case TARGET_CREATE:
+        return h.info.created;
+      case TARGET_MOD:
+        return h.info.main;
+      default:
+        return h.entry.key.toString('latin1');
+    }
+  };
+  const sign = desc ? -1 : 1;
+  hits.sort((a, b) => {
+    const x = key(a);
+    const y = key(b);
+    return x < y ? -sign : x > y ? sign : 0;
+  });
+}
+
+function sortKvs(kvs: KeyValue[], desc: boolean): void {
+  const sign = desc ? -1 : 1;
+  kvs.sort((a, b) => sign * Buffer.compare(a.value, b.value));
+}
+

@@ -1,0 +1,156 @@
+/**
+ * WriteTxn: one write transaction against the newest state (mirrors etcd
+ * server/storage/mvcc/kvstore_txn.go storeTxnWrite).
+ *
+ * Changes apply to the index at once, so later operations of the same transaction see earlier
+ * ones. All changes share main revision `rev` = the store's revision + 1, with sub-revisions in
+ * execution order. Nothing here can fail half-way: callers validate first.
+ */
+import type { BatchOp } from '../storage/backend.js';
+import type { BinKey, RangeEnd } from '../util/bytes.js';
+import { KeyIndex } from './key-index.js';
+import { encodeKeyValue } from './kv-codec.js';
+import { revKey } from './revision.js';
+import type { KvStore } from './store.js';
+import { EVENT_DELETE, EVENT_PUT, type Event, type KeyValue, type RangeOptions, type RangeResult } from './types.js';
+
+const EMPTY = Buffer.alloc(0);
+
+export class WriteTxn {
+  /** The revision before this transaction. */
+  readonly beginRev: number;
+  readonly rev: number;
+  readonly ops: BatchOp[] = [];
+  readonly events: Event[] = [];
+  readonly entries: KeyIndex[] = [];
+  private readonly store: KvStore;
+
+  constructor(store: KvStore, beginRev: number) {
+    this.store = store;
+    this.beginRev = beginRev;
+    this.rev = beginRev + 1;
+  }
+
+  /** Number of changes so far. */
+  get changes(): number {
+    return this.events.length;
+  }
+
+  /** The revision a read inside this transaction reports (etcd: begin+1 once anything changed). */
+  get readRev(): number {
+    return this.events.length > 0 ? this.rev : this.beginRev;
+  }
+
+  /** The key's newest live kv, including this transaction's changes. */
+  get(key: BinKey): KeyValue | null {
+    return this.store.index.get(key)?.kv ?? null;
+  }
+
+  /** Every live kv in [key, end) at the newest state, in key order. */
+  liveRange(key: BinKey, end: RangeEnd): KeyValue[] {
+    const out: KeyValue[] = [];
+    const idx = this.store.index;
+    if (end === undefined) {
+      const kv = idx.get(key)?.kv;
+      if (kv) out.push(kv);
+    } else if (end === null) {
+      for (const [, e] of idx.entries(key)) if (e.kv) out.push(e.kv);
+    } else if (key < end) {
+      idx.forRange(key, end, false, (_k: BinKey, e: KeyIndex) => {
+        if (e.kv) out.push(e.kv);
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Range at the newest state (revision 0) inside the transaction. Historical revisions are
+   * read before the transaction starts (see kv/txn.ts), since they cannot change.
+   */
+  range(key: BinKey, end: RangeEnd, o: RangeOptions): RangeResult {
+    const rev = this.readRev;
+    const { hits, count, more } = this.store.select(key, end, rev, o);
+    if (o.countOnly) return { kvs: [], count, more, rev };
+    // At the newest revision every hit is the entry's cached kv.
+    let kvs = hits.map((h) => h.entry.kv!);
+    let m = more;
+    if (o.sortTarget === 4 && o.sortOrder !== 0) {
+      const sign = o.sortOrder === 2 ? -1 : 1;
+      kvs.sort((a, b) => sign * Buffer.compare(a.value, b.value));
+      if (o.limit > 0 && kvs.length > o.limit) {
+        kvs = kvs.slice(0, o.limit);
+        m = true;
+      }
+    }
+    return { kvs, count, more: m, rev };
+  }
+
+  private track(entry: KeyIndex): void {
+    if (entry.pendingRev === 0) {
+      // The entry's newest change is durable: keep it for readers of the committed view.
+      entry.prevKv = entry.kv;
+    }
+    if (entry.pendingRev !== this.rev) this.entries.push(entry);
+    entry.pendingRev = this.rev;
+  }
+
+  /** Puts key=value with the given lease (0n for none); returns the previous kv. */
+  put(key: Buffer, bin: BinKey, value: Buffer, lease: bigint): KeyValue | null {
+    const store = this.store;
+    let entry = store.index.get(bin);
+    if (!entry) {
+      entry = new KeyIndex(key);
+      store.index.set(bin, entry);
+    }
+    const prev = entry.kv;
+    this.track(entry);
+    const sub = this.events.length;
+    const version = entry.put(this.rev, sub);
+    const kv: KeyValue = {
+      key: entry.key,
+      value,
+      createRevision: prev ? prev.createRevision : this.rev,
+      modRevision: this.rev,
+      version,
+      lease,
+    };
+    entry.kv = kv;
+    this.ops.push({ type: 'put', key: revKey(this.rev, sub), value: encodeKeyValue(kv) });
+    this.events.push({ type: EVENT_PUT, kv, prevKv: prev });
+    if (prev && prev.lease !== 0n && prev.lease !== lease) store.leases.detach(prev.lease, bin);
+    if (lease !== 0n && (!prev || prev.lease !== lease)) store.leases.attach(lease, bin);
+    return prev;
+  }
+
+  /** Deletes every live key in [key, end); returns the deleted kvs in key order. */
+  deleteRange(key: BinKey, end: RangeEnd): KeyValue[] {
+    const victims = this.liveRange(key, end);
+    for (const prev of victims) this.deleteKey(toBinKey(prev.key), prev);
+    return victims;
+  }
+
+  private deleteKey(bin: BinKey, prev: KeyValue): void {
+    const entry = this.store.index.get(bin)!;
+    this.track(entry);
+    const sub = this.events.length;
+    entry.tombstone(this.rev, sub);
+    entry.kv = null;
+    const tomb: KeyValue = { key: entry.key, value: EMPTY, createRevision: 0, modRevision: 0, version: 0, lease: 0n };
+    this.ops.push({ type: 'put', key: revKey(this.rev, sub, true), value: encodeKeyValue(tomb) });
+    this.events.push({
+      type: EVENT_DELETE,
+      kv: { key: entry.key, value: EMPTY, createRevision: 0, modRevision: this.rev, version: 0, lease: 0n },
+      prevKv: prev,
+    });
+    if (prev.lease !== 0n) this.store.leases.detach(prev.lease, bin);
+  }
+
+  /** Adds raw backend ops (e.g. a lease record) to this transaction's batch. */
+  addOps(ops: BatchOp[]): void {
+    for (const op of ops) this.ops.push(op);
+  }
+}
+
+function toBinKey(b: Buffer): BinKey {
+  return b.toString('latin1');
+}

@@ -1,0 +1,53 @@
+/**
+ * The backend keyspace in one place (etcd keeps the same list in storage/schema/bucket.go).
+ *
+ * Every key starts with a one-byte "bucket" tag:
+ * - `k` + revision (17 bytes, +`t` for a tombstone) → mvccpb.KeyValue (see mvcc/revision.ts);
+ * - `m` + name → meta values (current and compacted revision, cluster identity, term);
+ * - `l` + 8-byte lease ID → lease record.
+ */
+export const BUCKET_KEY = 0x6b; // 'k'
+export const BUCKET_META = 0x6d; // 'm'
+export const BUCKET_LEASE = 0x6c; // 'l'
+
+function metaKey(name: string): Buffer {
+  return Buffer.concat([Buffer.from([BUCKET_META]), Buffer.from(name, 'latin1')]);
+}
+
+export const META = {
+  /** The newest revision, written in every write batch. */
+  currentRev: metaKey('currentRev'),
+  /** The revision the last compaction was scheduled at (written before it starts). */
+  scheduledCompactRev: metaKey('scheduledCompactRev'),
+  /** The revision the last finished compaction was at. */
+  finishedCompactRev: metaKey('finishedCompactRev'),
+  clusterId: metaKey('clusterId'),
+  memberId: metaKey('memberId'),
+  term: metaKey('term'),
+  /** The revision of the newest lease change, so restarts can resume consistently. */
+  formatVersion: metaKey('formatVersion'),
+} as const;
+
+export const LEASE_START = Buffer.from([BUCKET_LEASE]);
+export const LEASE_END = Buffer.from([BUCKET_LEASE + 1]);
+
+export function leaseKey(id: bigint): Buffer {
+  const b = Buffer.alloc(9);
+  b[0] = BUCKET_LEASE;
+  b.writeBigInt64BE(id, 1);
+  return b;
+}
+
+export function leaseIdFromKey(key: Buffer): bigint {
+  return key.readBigInt64BE(1);
+}
+
+export function u64(n: number | bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(n));
+  return b;
+}
+
+export function readU64(b: Buffer | undefined): bigint | undefined {
+  return b && b.length === 8 ? b.readBigUInt64BE(0) : undefined;
+}
