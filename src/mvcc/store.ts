@@ -242,13 +242,25 @@ export class KvStore {
     } finally {
       this.writing = false;
     }
-    if (txn.ops.length === 0) {
-      return { result, rev: this.currentRev, durable: this.committer.waitFor(this.currentRev, this.committedRev) };
+    if (txn.events.length === 0) {
+      // Nothing in the key space changed: no new revision. Extra ops (a lease record) still
+      // go through the committer so they are durable before the caller answers.
+      const durable =
+        txn.ops.length > 0 ? this.persist(txn.ops) : this.committer.waitFor(this.currentRev, this.committedRev);
+      return { result, rev: this.currentRev, durable };
     }
     const rev = txn.rev;
     this.currentRev = rev;
     const durable = this.committer.add(txn.ops, { rev, events: txn.events, entries: txn.entries }, rev);
     return { result, rev, durable };
+  }
+
+  /**
+   * Makes backend ops that are not key-space changes (lease records) durable in the next group
+   * commit, ordered after every write already handed to the store.
+   */
+  persist(ops: BatchOp[]): Promise<void> {
+    return this.committer.add(ops, { rev: this.currentRev, events: [], entries: [] }, this.currentRev);
   }
 
   private onDurable(b: Batch<CommitRecord>): void {
@@ -262,6 +274,7 @@ export class KvStore {
       }
     }
     for (const rec of b.items) {
+      if (rec.events.length === 0) continue;
       for (const l of this.listeners) {
         try {
           l(rec.rev, rec.events);

@@ -1,0 +1,40 @@
+/**
+ * etcdserverpb.Cluster for a single member (etcd api/v3rpc/member.go). Membership changes that
+ * would break a one-node cluster are refused instead of losing quorum as real etcd does.
+ */
+import { Code, EtcdError, RpcError } from '../errors.js';
+import type { MemberInfo } from '../cluster/membership.js';
+import { toBig, uint64, type Int64 } from './codec.js';
+import type { HeaderFactory } from './header.js';
+import { unary, type ServiceHandlers } from './rpc.js';
+
+export function wireMember(m: MemberInfo): Record<string, unknown> {
+  return { ID: uint64(m.id), name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls };
+}
+
+export function clusterService(member: MemberInfo, header: HeaderFactory): ServiceHandlers {
+  const list = (): Record<string, unknown> => ({ header: header.make(0), members: [wireMember(member)] });
+  const self = (id: Int64): boolean => toBig(id) === member.id;
+  return {
+    MemberList: unary(() => list()),
+    MemberAdd: unary(() => {
+      throw new RpcError(
+        Code.FAILED_PRECONDITION,
+        'etcd-ts: this is a single-node server; adding members is not supported',
+      );
+    }),
+    MemberRemove: unary((req: { ID: Int64 }) => {
+      if (!self(req.ID)) throw new EtcdError('memberNotFound');
+      throw new EtcdError('reconfigurationFailed');
+    }),
+    MemberUpdate: unary((req: { ID: Int64; peerURLs: string[] }) => {
+      if (!self(req.ID)) throw new EtcdError('memberNotFound');
+      member.peerUrls = [...req.peerURLs];
+      return list();
+    }),
+    MemberPromote: unary((req: { ID: Int64 }) => {
+      if (!self(req.ID)) throw new EtcdError('memberNotFound');
+      throw new EtcdError('memberNotLearner');
+    }),
+  };
+}

@@ -1,0 +1,227 @@
+/**
+ * The @grpc/grpc-js adapter: turns transport-neutral ServiceHandlers into grpc-js services with
+ * protobufjs codecs (no proto-loader object conversion on the request path), maps errors once,
+ * and warns about slow requests.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type protobuf from 'protobufjs';
+import { Code } from '../errors.js';
+import { serviceType } from './codec.js';
+import { toStatus } from './errors.js';
+import type { CallContext, DuplexStream, Handler, ServiceHandlers } from './rpc.js';
+
+export interface Logger {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+export interface AdapterOptions {
+  logger: Logger;
+  /** Requests slower than this are logged as warnings (etcd warns at 100 ms for applies). */
+  slowRequestMs: number;
+}
+
+const SIZE = Symbol('wireSize');
+type Sized = { [SIZE]?: number };
+
+function codecs(m: protobuf.Method): Pick<
+  grpc.MethodDefinition<object, object>,
+  'requestSerialize' | 'requestDeserialize' | 'responseSerialize' | 'responseDeserialize'
+> {
+  const req = m.resolvedRequestType!;
+  const res = m.resolvedResponseType!;
+  return {
+    requestSerialize: (o: object) => Buffer.from(req.encode(o).finish()),
+    requestDeserialize: (b: Buffer) => {
+      const msg = req.decode(b) as unknown as Sized;
+      msg[SIZE] = b.length;
+      return msg as object;
+    },
+    responseSerialize: (o: object) => {
+      const u8 = res.encode(o).finish();
+      return Buffer.isBuffer(u8) ? u8 : Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+    },
+    responseDeserialize: (b: Buffer) => res.decode(b) as object,
+  };
+}
+
+function context(metadata: grpc.Metadata, msg: unknown): CallContext {
+  return {
+    meta(key: string): string | undefined {
+      const v = metadata.get(key)[0];
+      return v === undefined ? undefined : typeof v === 'string' ? v : v.toString();
+    },
+    requestBytes: (msg as Sized | null)?.[SIZE] ?? 0,
+  };
+}
+
+function toGrpcError(err: unknown, log: Logger, method: string): Partial<grpc.StatusObject> {
+  const s = toStatus(err);
+  if (s.unexpected) log.error({ err, method }, 'request failed unexpectedly');
+  return { code: s.code, details: s.details, metadata: new grpc.Metadata() };
+}
+
+/** Adds `fullName` (e.g. "etcdserverpb.KV") with the given handlers; unknown methods answer UNIMPLEMENTED. */
+export function addService(server: grpc.Server, fullName: string, handlers: ServiceHandlers, opts: AdapterOptions): void {
+  const svc = serviceType(fullName);
+  const def: Record<string, grpc.MethodDefinition<object, object>> = {};
+  const impl: grpc.UntypedServiceImplementation = {};
+  for (const m of svc.methodsArray) {
+    const path = `/${fullName}/${m.name}`;
+    def[m.name] = {
+      path,
+      requestStream: !!m.requestStream,
+      responseStream: !!m.responseStream,
+      ...codecs(m),
+    };
+    const h = handlers[m.name];
+    impl[m.name] = h ? wrap(h, path, opts) : unimplemented(path, !!m.requestStream, !!m.responseStream);
+  }
+  server.addService(def as grpc.ServiceDefinition, impl);
+}
+
+function unimplemented(path: string, reqStream: boolean, resStream: boolean): grpc.UntypedHandleCall {
+  const err = {
+    code: Code.UNIMPLEMENTED,
+    details: `etcd-ts: ${path.slice(1)} is not implemented yet`,
+    metadata: new grpc.Metadata(),
+  };
+  if (!reqStream && !resStream) return ((_call: unknown, cb: grpc.sendUnaryData<object>) => cb(err, null)) as grpc.UntypedHandleCall;
+  if (reqStream && !resStream) return ((_call: unknown, cb: grpc.sendUnaryData<object>) => cb(err, null)) as grpc.UntypedHandleCall;
+  return ((call: grpc.ServerWritableStream<object, object>) => call.emit('error', err)) as grpc.UntypedHandleCall;
+}
+
+function wrap(h: Handler, path: string, opts: AdapterOptions): grpc.UntypedHandleCall {
+  const log = opts.logger;
+  const slow = opts.slowRequestMs;
+  switch (h.kind) {
+    case 'unary':
+      return ((call: grpc.ServerUnaryCall<object, object>, cb: grpc.sendUnaryData<object>) => {
+        const started = performance.now();
+        const done = (err: unknown, res: object | null): void => {
+          const took = performance.now() - started;
+          if (took > slow) log.warn({ method: path, tookMs: Math.round(took) }, 'slow request');
+          if (err) cb(toGrpcError(err, log, path), null);
+          else cb(null, res);
+        };
+        let r: object | Promise<object>;
+        try {
+          r = h.fn(call.request as never, context(call.metadata, call.request));
+        } catch (err) {
+          done(err, null);
+          return;
+        }
+        if (r instanceof Promise) r.then((res) => done(null, res), (err: unknown) => done(err, null));
+        else done(null, r);
+      }) as grpc.UntypedHandleCall;
+    case 'serverStream':
+      return ((call: grpc.ServerWritableStream<object, object>) => {
+        const s = adaptStream(call, log, path);
+        try {
+          h.fn(call.request as never, s, context(call.metadata, call.request));
+        } catch (err) {
+          s.end(err);
+        }
+      }) as grpc.UntypedHandleCall;
+    case 'duplex':
+      return ((call: grpc.ServerDuplexStream<object, object>) => {
+        const s = adaptStream(call, log, path) as DuplexStream<never, object>;
+        s.onMessage = (cb) => {
+          call.on('data', (m: object) => {
+            try {
+              cb(m as never);
+            } catch (err) {
+              s.end(err);
+            }
+          });
+        };
+        s.onHalfClose = (cb) => {
+          call.on('end', cb);
+        };
+        try {
+          h.fn(s, context(call.metadata, null));
+        } catch (err) {
+          s.end(err);
+        }
+      }) as grpc.UntypedHandleCall;
+  }
+}
+
+type WritableCall = grpc.ServerWritableStream<object, object> | grpc.ServerDuplexStream<object, object>;
+
+function adaptStream(call: WritableCall, log: Logger, path: string): DuplexStream<never, object> {
+  let closed = false;
+  const closers: (() => void)[] = [];
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    for (const cb of closers) cb();
+  };
+  call.on('cancelled', close);
+  call.on('close', close);
+  call.on('finish', close);
+  call.on('error', close);
+  return {
+    write: (msg: object) => (closed ? false : call.write(msg)),
+    onDrain: (cb) => {
+      call.once('drain', cb);
+    },
+    end: (err?: unknown) => {
+      if (closed) return;
+      if (err === undefined) call.end();
+      else call.emit('error', toGrpcError(err, log, path));
+      close();
+    },
+    get closed() {
+      return closed;
+    },
+    onClose: (cb) => {
+      if (closed) cb();
+      else closers.push(cb);
+    },
+    onMessage: () => undefined,
+    onHalfClose: () => undefined,
+  };
+}
+
+export interface GrpcServerOptions {
+  maxReceiveBytes: number;
+  maxConcurrentStreams: number;
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
+}
+
+export function createGrpcServer(o: GrpcServerOptions): grpc.Server {
+  return new grpc.Server({
+    'grpc.max_receive_message_length': o.maxReceiveBytes,
+    'grpc.max_send_message_length': -1,
+    'grpc.max_concurrent_streams': Math.min(o.maxConcurrentStreams, 2 ** 31 - 1),
+    'grpc.keepalive_time_ms': o.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': o.keepaliveTimeoutMs,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.enable_channelz': 0,
+  });
+}
+
+export function bind(server: grpc.Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => {
+      if (err) reject(err);
+      else resolve(port);
+    });
+  });
+}
+
+export function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

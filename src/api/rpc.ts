@@ -1,0 +1,58 @@
+/**
+ * The transport-neutral handler contract. Handlers take a decoded request and return a response
+ * object (or throw); streams sit behind small interfaces with backpressure. Only the adapter in
+ * grpc-server.ts knows @grpc/grpc-js, so another transport can serve the same handlers.
+ */
+
+export interface CallContext {
+  /** The first value of a request metadata key (lower case), e.g. 'token'. */
+  meta(key: string): string | undefined;
+  /** Wire size of the request message in bytes (unary and first message). */
+  requestBytes: number;
+}
+
+/** A stream of responses to the client. */
+export interface ResponseStream<Res> {
+  /** Queues a message; false means the transport's buffer is full: wait for onDrain. */
+  write(msg: Res): boolean;
+  onDrain(cb: () => void): void;
+  /** Ends the call: OK without an error, or with the error's status. */
+  end(err?: unknown): void;
+  /** True once the call ended or was cancelled. */
+  readonly closed: boolean;
+  /** Called once when the call ends for any reason (client cancel, end(), connection loss). */
+  onClose(cb: () => void): void;
+}
+
+/** A bidirectional stream: requests in, responses out. */
+export interface DuplexStream<Req, Res> extends ResponseStream<Res> {
+  onMessage(cb: (msg: Req) => void): void;
+  /** The client half-closed its side. */
+  onHalfClose(cb: () => void): void;
+}
+
+export type UnaryHandler = (req: never, ctx: CallContext) => object | Promise<object>;
+export type ServerStreamHandler = (req: never, stream: ResponseStream<object>, ctx: CallContext) => void;
+export type DuplexHandler = (stream: DuplexStream<never, object>, ctx: CallContext) => void;
+
+export type Handler =
+  | { kind: 'unary'; fn: UnaryHandler }
+  | { kind: 'serverStream'; fn: ServerStreamHandler }
+  | { kind: 'duplex'; fn: DuplexHandler };
+
+export function unary<Req>(fn: (req: Req, ctx: CallContext) => object | Promise<object>): Handler {
+  return { kind: 'unary', fn: fn as UnaryHandler };
+}
+
+export function serverStream<Req>(
+  fn: (req: Req, stream: ResponseStream<object>, ctx: CallContext) => void,
+): Handler {
+  return { kind: 'serverStream', fn: fn as ServerStreamHandler };
+}
+
+export function duplex<Req>(fn: (stream: DuplexStream<Req, object>, ctx: CallContext) => void): Handler {
+  return { kind: 'duplex', fn: fn as unknown as DuplexHandler };
+}
+
+/** Handlers of one service, by method name. Missing methods answer UNIMPLEMENTED. */
+export type ServiceHandlers = Record<string, Handler>;

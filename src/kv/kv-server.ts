@@ -1,0 +1,234 @@
+/**
+ * KV request execution: Range, Put, DeleteRange, Txn and Compact over the MVCC store (mirrors
+ * etcd server/etcdserver/txn: range.go, put.go, delete.go, txn.go). Takes decoded etcdserverpb
+ * requests, returns response bodies without headers plus the revision the header must carry.
+ */
+import { toBig, toNum } from '../api/codec.js';
+import { EtcdError } from '../errors.js';
+import type { KvStore } from '../mvcc/store.js';
+import { SORT_ASCEND, SORT_NONE, TARGET_KEY, type RangeOptions, type RangeResult } from '../mvcc/types.js';
+import type { WriteTxn } from '../mvcc/write-txn.js';
+import { rangeEndOf, toBin } from '../util/bytes.js';
+import { applyCompare } from './compare.js';
+import type { CompactionRequest, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from './pb.js';
+import { checkDeleteRequest, checkIntervals, checkPutRequest, checkRangeRequest, checkTxnRequest } from './validate.js';
+import { wireKv } from './wire.js';
+
+export interface KvResult {
+  body: Record<string, unknown>;
+  /** Revision for the response header. */
+  rev: number;
+}
+
+export interface LeaseLookup {
+  exists(id: bigint): boolean;
+}
+
+export interface KvServerOptions {
+  maxTxnOps: number;
+}
+
+/** RangeRequest → store options, with etcd's rule that a non-KEY sort target implies ASCEND. */
+export function rangeOptions(r: RangeRequest): RangeOptions {
+  let sortOrder = r.sort_order;
+  if (sortOrder === SORT_NONE && r.sort_target !== TARGET_KEY) sortOrder = SORT_ASCEND;
+  return {
+    revision: toNum(r.revision),
+    limit: toNum(r.limit),
+    sortOrder,
+    sortTarget: r.sort_target,
+    keysOnly: r.keys_only,
+    countOnly: r.count_only,
+    minModRevision: toNum(r.min_mod_revision),
+    maxModRevision: toNum(r.max_mod_revision),
+    minCreateRevision: toNum(r.min_create_revision),
+    maxCreateRevision: toNum(r.max_create_revision),
+  };
+}
+
+function rangeBody(res: RangeResult, keysOnly: boolean): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (res.kvs.length) body['kvs'] = res.kvs.map((kv) => wireKv(kv, keysOnly));
+  if (res.more) body['more'] = true;
+  if (res.count) body['count'] = res.count;
+  return body;
+}
+
+/** A historical range inside a txn, read before the txn runs (history cannot change). */
+type Prefetched = Map<RangeRequest, { ok: true; res: RangeResult } | { ok: false; err: unknown }>;
+
+export class KvServer {
+  readonly store: KvStore;
+  private readonly leases: LeaseLookup;
+  private readonly opts: KvServerOptions;
+
+  constructor(store: KvStore, leases: LeaseLookup, opts: KvServerOptions) {
+    this.store = store;
+    this.leases = leases;
+    this.opts = opts;
+  }
+
+  async range(r: RangeRequest): Promise<KvResult> {
+    checkRangeRequest(r);
+    const o = rangeOptions(r);
+    const res = await this.store.range(toBin(r.key), rangeEndOf(r.range_end), o);
+    return { body: rangeBody(res, o.keysOnly), rev: res.rev };
+  }
+
+  async put(r: PutRequest): Promise<KvResult> {
+    checkPutRequest(r);
+    const { result, rev, durable } = this.store.write((txn) => {
+      this.checkPut(txn, r);
+      return this.applyPut(txn, r);
+    });
+    await durable;
+    return { body: result, rev };
+  }
+
+  async deleteRange(r: DeleteRangeRequest): Promise<KvResult> {
+    checkDeleteRequest(r);
+    const { result, rev, durable } = this.store.write((txn) => this.applyDelete(txn, r));
+    await durable;
+    return { body: result, rev };
+  }
+
+  async txn(r: TxnRequest): Promise<KvResult> {
+    checkTxnRequest(r, this.opts.maxTxnOps);
+    checkIntervals(r.success);
+    checkIntervals(r.failure);
+    const prefetched = await this.prefetch(r);
+    const { result, rev, durable } = this.store.write((txn) => {
+      const path: boolean[] = [];
+      this.comparePath(txn, r, path);
+      this.checkPath(txn, r, path.slice(), prefetched);
+      return this.applyTxn(txn, r, path, prefetched, true);
+    });
+    await durable;
+    return { body: result, rev };
+  }
+
+  async compact(r: CompactionRequest): Promise<KvResult> {
+    const { done } = await this.store.compact(toNum(r.revision));
+    if (r.physical) await done;
+    return { body: {}, rev: this.store.committedRev };
+  }
+
+  // ------------------------------------------------------------------ put / delete
+
+  /** Checks that can only be made against the store (etcd's checkRequestPut). */
+  private checkPut(txn: WriteTxn, r: PutRequest): void {
+    if (r.ignore_value || r.ignore_lease) {
+      if (!txn.get(toBin(r.key))) throw new EtcdError('keyNotFound');
+    }
+    const lease = toBig(r.lease);
+    if (lease !== 0n && !this.leases.exists(lease)) throw new EtcdError('leaseNotFound');
+  }
+
+  private applyPut(txn: WriteTxn, r: PutRequest): Record<string, unknown> {
+    const bin = toBin(r.key);
+    let value = r.value;
+    let lease = toBig(r.lease);
+    if (r.ignore_value || r.ignore_lease) {
+      const cur = txn.get(bin)!;
+      if (r.ignore_value) value = cur.value;
+      if (r.ignore_lease) lease = cur.lease;
+    }
+    const prev = txn.put(r.key, bin, value, lease);
+    const body: Record<string, unknown> = {};
+    if (r.prev_kv && prev) body['prev_kv'] = wireKv(prev);
+    return body;
+  }
+
+  private applyDelete(txn: WriteTxn, r: DeleteRangeRequest): Record<string, unknown> {
+    const prevs = txn.deleteRange(toBin(r.key), rangeEndOf(r.range_end));
+    const body: Record<string, unknown> = {};
+    if (prevs.length) body['deleted'] = prevs.length;
+    if (r.prev_kv && prevs.length) body['prev_kvs'] = prevs.map((kv) => wireKv(kv));
+    return body;
+  }
+
+  // ------------------------------------------------------------------ txn
+
+  /** Evaluates the compares of this txn and, depth first, of the nested txns on its path. */
+  private comparePath(txn: WriteTxn, r: TxnRequest, path: boolean[]): void {
+    let ok = true;
+    for (const c of r.compare) {
+      if (!applyCompare(txn, c)) {
+        ok = false;
+        break;
+      }
+    }
+    path.push(ok);
+    for (const op of ok ? r.success : r.failure) if (op.request_txn) this.comparePath(txn, op.request_txn, path);
+  }
+
+  /** Before anything is applied: fails the whole txn if an op on the chosen path would fail. */
+  private checkPath(txn: WriteTxn, r: TxnRequest, path: boolean[], pre: Prefetched): void {
+    const ok = path.shift()!;
+    for (const op of ok ? r.success : r.failure) {
+      if (op.request_put) this.checkPut(txn, op.request_put);
+      else if (op.request_range) {
+        const p = pre.get(op.request_range);
+        if (p && !p.ok) throw p.err;
+        if (!p && toNum(op.request_range.revision) > txn.beginRev) throw new EtcdError('futureRev');
+      } else if (op.request_txn) this.checkPath(txn, op.request_txn, path, pre);
+    }
+  }
+
+  private applyTxn(
+    txn: WriteTxn,
+    r: TxnRequest,
+    path: boolean[],
+    pre: Prefetched,
+    top: boolean,
+  ): Record<string, unknown> {
+    const ok = path.shift()!;
+    const responses: Record<string, unknown>[] = [];
+    for (const op of ok ? r.success : r.failure) responses.push(this.applyOp(txn, op, path, pre));
+    const body: Record<string, unknown> = {};
+    if (!top) body['header'] = {};
+    if (ok) body['succeeded'] = true;
+    if (responses.length) body['responses'] = responses;
+    return body;
+  }
+
+  private applyOp(txn: WriteTxn, op: RequestOp, path: boolean[], pre: Prefetched): Record<string, unknown> {
+    if (op.request_range) {
+      const rr = op.request_range;
+      const o = rangeOptions(rr);
+      const p = pre.get(rr);
+      const res = p && p.ok ? p.res : txn.range(toBin(rr.key), rangeEndOf(rr.range_end), o);
+      return { response_range: { header: { revision: txn.readRev }, ...rangeBody(res, o.keysOnly) } };
+    }
+    if (op.request_put) {
+      const body = this.applyPut(txn, op.request_put);
+      return { response_put: { header: { revision: txn.rev }, ...body } };
+    }
+    if (op.request_delete_range) {
+      const body = this.applyDelete(txn, op.request_delete_range);
+      return { response_delete_range: { header: { revision: txn.readRev }, ...body } };
+    }
+    const body = this.applyTxn(txn, op.request_txn!, path, pre, false);
+    return { response_txn: body };
+  }
+
+  /** Reads every range of the txn (both branches, nested) that asks for an old revision. */
+  private async prefetch(r: TxnRequest): Promise<Prefetched> {
+    const out: Prefetched = new Map();
+    const visit = async (t: TxnRequest): Promise<void> => {
+      for (const op of [...t.success, ...t.failure]) {
+        if (op.request_txn) await visit(op.request_txn);
+        const rr = op.request_range;
+        if (!rr || toNum(rr.revision) <= 0) continue;
+        try {
+          const res = await this.store.range(toBin(rr.key), rangeEndOf(rr.range_end), rangeOptions(rr));
+          out.set(rr, { ok: true, res });
+        } catch (err) {
+          out.set(rr, { ok: false, err });
+        }
+      }
+    };
+    await visit(r);
+    return out;
+  }
+}

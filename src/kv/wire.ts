@@ -1,0 +1,22 @@
+/** Domain KeyValue → the wire object encoded into mvccpb.KeyValue (zero fields left out). */
+import { int64 } from '../api/codec.js';
+import type { KeyValue } from '../mvcc/types.js';
+
+export interface WireKv {
+  key: Buffer;
+  create_revision?: number;
+  mod_revision?: number;
+  version?: number;
+  value?: Buffer;
+  lease?: ReturnType<typeof int64>;
+}
+
+export function wireKv(kv: KeyValue, keysOnly = false): WireKv {
+  const w: WireKv = { key: kv.key };
+  if (kv.createRevision) w.create_revision = kv.createRevision;
+  if (kv.modRevision) w.mod_revision = kv.modRevision;
+  if (kv.version) w.version = kv.version;
+  if (!keysOnly && kv.value.length) w.value = kv.value;
+  if (kv.lease !== 0n) w.lease = int64(kv.lease);
+  return w;
+}

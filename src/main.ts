@@ -1,0 +1,73 @@
+/**
+ * CLI entry: etcd's flags and ETCD_* environment → ServerConfig → startServer; SIGINT/SIGTERM
+ * close the server gracefully.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { checkInitialCluster, ConfigError, parseConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { SERVER_VERSION, startServer } from './server.js';
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(err.exitCode);
+    }
+    throw err;
+  }
+  if (parsed.kind === 'version') {
+    process.stdout.write(
+      `etcd-ts Version: ${SERVER_VERSION}\netcd API Version: ${process.env['ETCD_EMULATED_ETCD_VERSION'] ?? '3.5.17'}\n` +
+        `Node Version: ${process.version}\nNode OS/Arch: ${process.platform}/${process.arch}\n`,
+    );
+    return;
+  }
+  if (parsed.kind === 'help') {
+    process.stdout.write(parsed.text);
+    return;
+  }
+  const cfg = parsed.config;
+  const log = createLogger(cfg.logLevel);
+  for (const w of parsed.warnings) log.warn({}, w);
+  const fresh = cfg.inMemory || !fs.existsSync(path.join(cfg.dataDir, 'member'));
+  try {
+    if (fresh) checkInitialCluster(cfg);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      log.fatal({ err: err.message }, 'invalid cluster configuration');
+      log.flush();
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  let server;
+  try {
+    server = await startServer({ ...cfg, log, exitOnFatal: true });
+  } catch (err) {
+    log.fatal({ err }, 'failed to start');
+    log.flush();
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'received signal; shutting down');
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+void main();

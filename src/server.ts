@@ -1,0 +1,214 @@
+/**
+ * Composition root: opens the backend, builds the store, lessor and services, listens on the
+ * client URLs, and shuts everything down in order. The only module that knows every other one.
+ */
+import path from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
+import { clusterService } from './api/cluster.js';
+import { addService, bind, createGrpcServer, shutdown } from './api/grpc-server.js';
+import { HeaderFactory } from './api/header.js';
+import { healthService } from './api/health.js';
+import { kvService } from './api/kv.js';
+import { leaseService } from './api/lease.js';
+import { maintenanceService } from './api/maintenance.js';
+import { watchService } from './api/watch.js';
+import { AlarmStore, ALARM_CORRUPT, ALARM_NOSPACE } from './cluster/alarms.js';
+import { loadMembership, type MemberInfo } from './cluster/membership.js';
+import { bindTarget, defaultConfig, type ServerConfig } from './config.js';
+import { EtcdError } from './errors.js';
+import { KvServer } from './kv/kv-server.js';
+import type { PutRequest, RequestOp, TxnRequest } from './kv/pb.js';
+import { Lessor } from './lease/lessor.js';
+import { createLogger, type Logger } from './logger.js';
+import { AutoCompactor } from './mvcc/auto-compactor.js';
+import { KvStore } from './mvcc/store.js';
+import { Backend } from './storage/backend.js';
+
+export const SERVER_VERSION = '0.1.0';
+
+export interface StartOptions extends Partial<Omit<ServerConfig, 'logLevel'>> {
+  /** A pino logger to use instead of creating one from logLevel. */
+  log?: Logger;
+  /** 'silent' turns logging off (embedded use, tests). */
+  logLevel?: ServerConfig['logLevel'] | 'silent';
+  /** Exit the process when the backend fails a write (CLI: true; embedded: false). */
+  exitOnFatal?: boolean;
+}
+
+export interface RunningServer {
+  /** host:port of the first TCP client URL (what etcdctl --endpoints takes). */
+  endpoint: string;
+  /** Every listening URL, with real ports. */
+  clientUrls: string[];
+  config: ServerConfig;
+  member: MemberInfo;
+  store: KvStore;
+  close(): Promise<void>;
+}
+
+/** Services whose RPCs all answer UNIMPLEMENTED until their issue lands. */
+const LATER_SERVICES = ['etcdserverpb.Auth', 'v3lockpb.Lock', 'v3electionpb.Election'];
+
+function txnHasPut(t: TxnRequest): boolean {
+  const ops = (list: RequestOp[]): boolean =>
+    list.some((op) => !!op.request_put || (!!op.request_txn && txnHasPut(op.request_txn)));
+  return ops(t.success) || ops(t.failure);
+}
+
+/** Maps a client URL to a grpc-js bind address. */
+function bindAddress(u: URL): string {
+  const t = bindTarget(u);
+  if (t.tls) throw new Error(`TLS client URLs are not supported yet: ${u.href}`);
+  if (t.kind === 'unix') return `unix:${t.path}`;
+  return t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
+}
+
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const { log: givenLogger, exitOnFatal = false, ...rest } = options;
+  const embedded = options.listenClientUrls === undefined;
+  const cfg = defaultConfig({
+    ...(embedded ? { listenClientUrls: [new URL('http://127.0.0.1:0')] } : {}),
+    ...(options.dataDir === undefined && embedded ? { inMemory: true } : {}),
+    ...(rest as Partial<ServerConfig>),
+    logLevel: options.logLevel === 'silent' || options.logLevel === undefined ? 'info' : options.logLevel,
+  });
+  const log = givenLogger ?? createLogger(options.logLevel ?? cfg.logLevel);
+
+  const backend = new Backend({
+    dir: path.join(cfg.dataDir, 'member', 'kv'),
+    inMemory: cfg.inMemory,
+    fsync: !cfg.unsafeNoFsync,
+  });
+  await backend.open();
+  if (cfg.unsafeNoFsync) log.warn({}, '--unsafe-no-fsync is set: acknowledged writes can be lost on a crash');
+
+  const onFatal = (err: Error): void => {
+    log.fatal({ err }, 'backend write failed; stopping');
+    if (exitOnFatal) process.exit(1);
+  };
+  const storeLog = log.child({ module: 'mvcc' });
+  const lessor = new Lessor({
+    backend,
+    logger: log.child({ module: 'lease' }),
+    minTtl: Math.ceil((1.5 * cfg.electionTimeoutMs) / 1000),
+    checkpoint: cfg.leaseCheckpoint,
+  });
+  await lessor.restore();
+  const store = await KvStore.open(backend, {
+    compactionBatchLimit: cfg.compactionBatchLimit,
+    logger: storeLog,
+    onFatal,
+  });
+  store.leases = lessor;
+  lessor.bindStore(store);
+
+  const member = await loadMembership(backend, {
+    name: cfg.name,
+    peerUrls: cfg.initialAdvertisePeerUrls.map((u) => u.href.replace(/\/$/, '')),
+    clientUrls: cfg.advertiseClientUrls.map((u) => u.href.replace(/\/$/, '')),
+    clusterToken: cfg.initialClusterToken,
+  });
+  const alarms = new AlarmStore(backend);
+  await alarms.load();
+  const header = new HeaderFactory(member.clusterId, member.id, member.term);
+
+  const kv = new KvServer(store, lessor, { maxTxnOps: cfg.maxTxnOps });
+  const guard = (method: string, req: unknown): void => {
+    if (method === 'Range' || method === 'Compact') return;
+    if (alarms.has(ALARM_CORRUPT)) throw new EtcdError('corrupt');
+    if (!alarms.has(ALARM_NOSPACE)) return;
+    if (method === 'Put' || (method === 'Txn' && txnHasPut(req as TxnRequest))) throw new EtcdError('noSpace');
+    void (req as PutRequest);
+  };
+
+  const server: grpc.Server = createGrpcServer({
+    maxReceiveBytes: cfg.maxRequestBytes + 512 * 1024,
+    maxConcurrentStreams: cfg.maxConcurrentStreams,
+    keepaliveTimeMs: cfg.grpcKeepaliveIntervalMs,
+    keepaliveTimeoutMs: cfg.grpcKeepaliveTimeoutMs,
+  });
+  const adapter = { logger: log.child({ module: 'grpc' }), slowRequestMs: 100 };
+  addService(server, 'etcdserverpb.KV', kvService({ kv, header, maxRequestBytes: cfg.maxRequestBytes, guard }), adapter);
+  addService(
+    server,
+    'etcdserverpb.Watch',
+    watchService({
+      store,
+      header,
+      maxRequestBytes: cfg.maxRequestBytes,
+      progressNotifyIntervalMs: cfg.watchProgressNotifyIntervalMs,
+    }),
+    adapter,
+  );
+  addService(server, 'etcdserverpb.Lease', leaseService({ lessor, header, revision: () => store.committedRev }), adapter);
+  addService(
+    server,
+    'etcdserverpb.Maintenance',
+    maintenanceService({ store, member, header, alarms, version: cfg.emulatedVersion }),
+    adapter,
+  );
+  addService(server, 'etcdserverpb.Cluster', clusterService(member, header), adapter);
+  for (const name of LATER_SERVICES) addService(server, name, {}, adapter);
+  addService(
+    server,
+    'grpc.health.v1.Health',
+    healthService(['etcdserverpb.KV', 'etcdserverpb.Watch', 'etcdserverpb.Lease', 'etcdserverpb.Maintenance', 'etcdserverpb.Cluster']),
+    adapter,
+  );
+
+  const clientUrls: string[] = [];
+  let endpoint = '';
+  try {
+    for (const u of cfg.listenClientUrls) {
+      const port = await bind(server, bindAddress(u));
+      const t = bindTarget(u);
+      if (t.kind === 'tcp') {
+        const host = t.host.includes(':') ? `[${t.host}]` : t.host;
+        clientUrls.push(`${u.protocol}//${host}:${port}`);
+        if (!endpoint) endpoint = `${t.host === '0.0.0.0' || t.host === '::' ? '127.0.0.1' : host}:${port}`;
+      } else {
+        clientUrls.push(`${u.protocol}//${t.path}`);
+      }
+    }
+  } catch (err) {
+    server.forceShutdown();
+    await store.close();
+    await backend.close();
+    throw err;
+  }
+
+  lessor.start();
+  let compactor: AutoCompactor | null = null;
+  if (cfg.autoCompaction) {
+    compactor = new AutoCompactor(store, cfg.autoCompaction, storeLog);
+    compactor.start();
+  }
+
+  log.info(
+    {
+      name: cfg.name,
+      dataDir: cfg.inMemory ? '(in memory)' : cfg.dataDir,
+      clientUrls,
+      revision: store.committedRev,
+      compactRevision: store.compactRev,
+      memberId: member.id.toString(16),
+      clusterId: member.clusterId.toString(16),
+      version: cfg.emulatedVersion,
+    },
+    'ready to serve client requests',
+  );
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      compactor?.stop();
+      lessor.stop();
+      await shutdown(server, 2000);
+      await store.close();
+      await backend.close();
+      log.info({ revision: store.committedRev }, 'stopped');
+      log.flush();
+    })());
+
+  return { endpoint, clientUrls, config: cfg, member, store, close };
+}
