@@ -19,9 +19,7 @@ import { isIP } from 'node:net';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'panic' | 'fatal';
 
 export type AutoCompaction =
-  | { mode: 'periodic'; retentionMs: number }
-  | { mode: 'revision'; retention: number }
-  | null;
+  { mode: 'periodic'; retentionMs: number } | { mode: 'revision'; retention: number } | null;
 
 export interface ServerConfig {
   /** --name (default "default") */
@@ -130,7 +128,8 @@ type FlagKind =
   | 'choice' // etcd flags.SelectiveStringValue
   | 'legacy'; // etcd flags.IgnoredFlag: boolean-like, warns "no longer supported"
 
-type Group = 'member' | 'cluster' | 'security' | 'auth' | 'monitor' | 'log' | 'experimental' | 'ours';
+type Group =
+  'member' | 'cluster' | 'security' | 'auth' | 'monitor' | 'log' | 'experimental' | 'ours';
 
 interface FlagSpec {
   readonly name: string;
@@ -303,7 +302,12 @@ const SPECIAL_FLAGS: readonly FlagSpec[] = [
   { name: 'version', kind: 'bool', def: 'false' },
 ];
 
-const ALL_FLAGS: readonly FlagSpec[] = [...SERVER_FLAGS, ...COMPAT_FLAGS, ...LEGACY_FLAGS, ...SPECIAL_FLAGS];
+const ALL_FLAGS: readonly FlagSpec[] = [
+  ...SERVER_FLAGS,
+  ...COMPAT_FLAGS,
+  ...LEGACY_FLAGS,
+  ...SPECIAL_FLAGS,
+];
 const FLAGS = new Map<string, FlagSpec>(ALL_FLAGS.map((f) => [f.name, f]));
 
 /** `--foo-bar` → `ETCD_FOO_BAR` (etcd pkg/flags FlagToEnv). */
@@ -502,7 +506,8 @@ function splitHostPort(hostport: string): string | null {
 export function urlString(u: URL): string {
   const defaultPort = u.protocol === 'https:' ? '443' : u.protocol === 'http:' ? '80' : '';
   const port = u.port !== '' ? u.port : defaultPort;
-  const user = u.username !== '' ? `${u.username}${u.password !== '' ? ':' + u.password : ''}@` : '';
+  const user =
+    u.username !== '' ? `${u.username}${u.password !== '' ? ':' + u.password : ''}@` : '';
   return `${u.protocol}//${user}${u.hostname}${port !== '' ? ':' + port : ''}`;
 }
 
@@ -510,7 +515,12 @@ export function urlString(u: URL): string {
  * Parses one URL the way etcd's NewURLs does (after strings.TrimSpace); returns it with its
  * host part (for the bind/advertise checks), or throws ValueError with etcd's/Go's text.
  */
-function parseEtcdUrl(raw: string): { url: URL | null; host: string; scheme: string; hostport: string } {
+function parseEtcdUrl(raw: string): {
+  url: URL | null;
+  host: string;
+  scheme: string;
+  hostport: string;
+} {
   const s = raw.trim();
   const fail = (msg: string) => new ValueError(`parse ${q(s)}: ${msg}`);
   // Go's url.Parse: fragment, control bytes, scheme.
@@ -578,7 +588,8 @@ interface ParsedUrl {
 
 function toUrls(list: readonly ParsedUrl[]): URL[] {
   return list.map((u) => {
-    if (u.url === null) throw new ConfigError(`etcd-ts cannot use a URL with an empty host: ${u.str}`);
+    if (u.url === null)
+      throw new ConfigError(`etcd-ts cannot use a URL with an empty host: ${u.str}`);
     return u.url;
   });
 }
@@ -589,11 +600,15 @@ function goUrlString(scheme: string, host: string, url: URL | null): string {
 }
 
 /** A comma list of URLs (etcd flags.UniqueURLs): validated, de-duplicated, sorted. */
-function parseUrlList(raw: string, unique = true): ParsedUrl[] {
-  if (raw === '') return [];
+function parseUrlList(raw: string): ParsedUrl[] {
+  return raw === '' ? [] : parseUrls(raw.split(','), true);
+}
+
+/** etcd types.NewURLs (sorted), optionally de-duplicated as flags.UniqueURLs does. */
+function parseUrls(parts: readonly string[], unique: boolean): ParsedUrl[] {
   const seen = new Set<string>();
   const out: ParsedUrl[] = [];
-  for (const part of raw.split(',')) {
+  for (const part of parts) {
     const { url, host, scheme, hostport } = parseEtcdUrl(part);
     const str = goUrlString(scheme, hostport, url);
     if (unique && seen.has(str)) continue;
@@ -630,8 +645,10 @@ function validateValue(spec: FlagSpec, raw: string): void {
     }
     case 'uint32': {
       const v = goParseUint(raw, 32);
-      if (v === 'syntax') throw new ValueError(`strconv.ParseUint: parsing ${q(raw)}: invalid syntax`);
-      if (v === 'range') throw new ValueError(`strconv.ParseUint: parsing ${q(raw)}: value out of range`);
+      if (v === 'syntax')
+        throw new ValueError(`strconv.ParseUint: parsing ${q(raw)}: invalid syntax`);
+      if (v === 'range')
+        throw new ValueError(`strconv.ParseUint: parsing ${q(raw)}: value out of range`);
       return;
     }
     case 'duration':
@@ -689,7 +706,8 @@ class FlagSet {
   num(name: string): number {
     const spec = FLAGS.get(name);
     const s = this.str(name);
-    const v = spec?.kind === 'int' ? goParseInt64(s) : goParseUint(s, spec?.kind === 'uint32' ? 32 : 64);
+    const v =
+      spec?.kind === 'int' ? goParseInt64(s) : goParseUint(s, spec?.kind === 'uint32' ? 32 : 64);
     if (typeof v === 'string') throw new Error(`config: flag ${name} holds an invalid number`);
     return Number(v);
   }
@@ -735,7 +753,10 @@ function parseCommandLine(fs: FlagSet, argv: readonly string[]): string[] | 'hel
       try {
         fs.set(spec, value ?? 'true');
       } catch (e) {
-        throw new ConfigError(`invalid boolean value ${q(value ?? 'true')} for -${name}: ${msg(e)}`, 2);
+        throw new ConfigError(
+          `invalid boolean value ${q(value ?? 'true')} for -${name}: ${msg(e)}`,
+          2,
+        );
       }
     } else {
       if (value === undefined) {
@@ -776,7 +797,9 @@ function applyEnv(fs: FlagSet, env: Record<string, string | undefined>): void {
   }
   for (const [key, val] of Object.entries(env)) {
     if (val === undefined || used.has(key)) continue;
-    const spec = FLAGS.get(key.startsWith('ETCD_') ? key.slice(5).toLowerCase().replaceAll('_', '-') : '');
+    const spec = FLAGS.get(
+      key.startsWith('ETCD_') ? key.slice(5).toLowerCase().replaceAll('_', '-') : '',
+    );
     if (spec !== undefined && flagToEnv(spec.name) === key && fs.fromCli.has(spec.name)) {
       throw new ConfigError(
         `conflicting environment variable ${q(key)} is shadowed by corresponding command-line flag (either unset environment variable or disable flag)`,
@@ -787,7 +810,8 @@ function applyEnv(fs: FlagSet, env: Record<string, string | undefined>): void {
       fs.warnings.push(`cannot set special environment variable ${key}=${val}`);
       continue;
     }
-    if (key.startsWith('ETCD_')) fs.warnings.push(`unrecognized environment variable ${key}=${val}`);
+    if (key.startsWith('ETCD_'))
+      fs.warnings.push(`unrecognized environment variable ${key}=${val}`);
   }
   if (valueError !== undefined) throw valueError;
 }
@@ -812,7 +836,8 @@ function buildConfig(fs: FlagSet): ServerConfig {
 
   // Logging first: etcd's Validate starts with setupLogging.
   const logger = fs.str('logger');
-  if (logger !== 'zap' && logger !== 'capnslog') throw new ConfigError(`unknown logger option ${q(logger)}`);
+  if (logger !== 'zap' && logger !== 'capnslog')
+    throw new ConfigError(`unknown logger option ${q(logger)}`);
   if (logger === 'capnslog' && fs.isSet('logger')) {
     w.push("Deprecated '--logger=capnslog' flag is set; use '--logger=zap' flag instead");
   }
@@ -825,7 +850,8 @@ function buildConfig(fs: FlagSet): ServerConfig {
     w.push("Deprecated '--debug' flag is set to true (use '--log-level=debug' instead)");
     if (!fs.isSet('log-level')) logLevel = 'debug';
   }
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError(`unknown level ${q(logLevel)}`);
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
+    throw new ConfigError(`unknown level ${q(logLevel)}`);
 
   const listenPeer = fs.urls('listen-peer-urls');
   const listenClient = fs.urls('listen-client-urls');
@@ -843,7 +869,10 @@ function buildConfig(fs: FlagSet): ServerConfig {
   let initialCluster = fs.str('initial-cluster');
   const discovery = fs.str('discovery');
   const discoverySrv = fs.str('discovery-srv');
-  if ((discovery !== '' || discoverySrv !== '' || fs.str('discovery-srv-name') !== '') && !fs.isSet('initial-cluster')) {
+  if (
+    (discovery !== '' || discoverySrv !== '' || fs.str('discovery-srv-name') !== '') &&
+    !fs.isSet('initial-cluster')
+  ) {
     initialCluster = '';
   }
   if ([discovery, initialCluster, discoverySrv].filter((v) => v !== '').length > 1) {
@@ -858,8 +887,10 @@ function buildConfig(fs: FlagSet): ServerConfig {
 
   const heartbeatIntervalMs = fs.num('heartbeat-interval');
   const electionTimeoutMs = fs.num('election-timeout');
-  if (heartbeatIntervalMs === 0) throw new ConfigError(`--heartbeat-interval must be >0 (set to ${heartbeatIntervalMs}ms)`);
-  if (electionTimeoutMs === 0) throw new ConfigError(`--election-timeout must be >0 (set to ${electionTimeoutMs}ms)`);
+  if (heartbeatIntervalMs === 0)
+    throw new ConfigError(`--heartbeat-interval must be >0 (set to ${heartbeatIntervalMs}ms)`);
+  if (electionTimeoutMs === 0)
+    throw new ConfigError(`--election-timeout must be >0 (set to ${electionTimeoutMs}ms)`);
   if (5 * heartbeatIntervalMs > electionTimeoutMs) {
     throw new ConfigError(
       `--election-timeout[${electionTimeoutMs}ms] should be at least as 5 times as --heartbeat-interval[${heartbeatIntervalMs}ms]`,
@@ -872,7 +903,9 @@ function buildConfig(fs: FlagSet): ServerConfig {
   }
 
   if (missingAdvertise) {
-    throw new ConfigError('--advertise-client-urls is required when --listen-client-urls is set explicitly');
+    throw new ConfigError(
+      '--advertise-client-urls is required when --listen-client-urls is set explicitly',
+    );
   }
 
   const mode = fs.str('auto-compaction-mode');
@@ -904,13 +937,16 @@ function buildConfig(fs: FlagSet): ServerConfig {
       );
     }
     if (!secure && haveCerts) {
-      w.push(`The scheme of client url ${u.str} is HTTP while peer key/cert files are presented. Ignored key/cert files.`);
+      w.push(
+        `The scheme of client url ${u.str} is HTTP while peer key/cert files are presented. Ignored key/cert files.`,
+      );
     }
   }
 
   const authToken = fs.str('auth-token');
   const tokenType = authToken.split(',', 1)[0] ?? '';
-  if (tokenType !== 'simple' && tokenType !== 'jwt') throw new ConfigError('auth: invalid auth options');
+  if (tokenType !== 'simple' && tokenType !== 'jwt')
+    throw new ConfigError('auth: invalid auth options');
   let bcryptCost = fs.num('bcrypt-cost');
   if (bcryptCost < BCRYPT_MIN_COST || bcryptCost > BCRYPT_MAX_COST) {
     w.push(
@@ -921,11 +957,14 @@ function buildConfig(fs: FlagSet): ServerConfig {
 
   const emulatedVersion = fs.str('emulated-etcd-version');
   if (!/^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$/.test(emulatedVersion)) {
-    throw new ConfigError(`invalid value ${q(emulatedVersion)} for -emulated-etcd-version: expected a version like 3.5.17`);
+    throw new ConfigError(
+      `invalid value ${q(emulatedVersion)} for -emulated-etcd-version: expected a version like 3.5.17`,
+    );
   }
 
   for (const spec of COMPAT_FLAGS) {
-    if (fs.isSet(spec.name)) w.push(`--${spec.name} is accepted for compatibility and ignored by etcd-ts`);
+    if (fs.isSet(spec.name))
+      w.push(`--${spec.name} is accepted for compatibility and ignored by etcd-ts`);
   }
 
   return {
@@ -989,7 +1028,9 @@ function checkHostUrls(flag: string, list: readonly ParsedUrl[]): void {
   const bad = list.find((u) => u.host === '');
   if (bad === undefined) return;
   const all = list.map((u) => u.str).join(',');
-  throw new ConfigError(`${flag} ${q(all)} must be "host:port" (unexpected empty host (${bad.str}))`);
+  throw new ConfigError(
+    `${flag} ${q(all)} must be "host:port" (unexpected empty host (${bad.str}))`,
+  );
 }
 
 /**
@@ -1003,7 +1044,9 @@ function parseAutoCompaction(mode: string, retention: string): AutoCompaction {
     // An empty mode matches neither case in etcd, so the retention stays 0 (off).
     if (atoi === 0n || mode === '') return null;
     const n = Number(atoi);
-    return mode === 'revision' ? { mode: 'revision', retention: n } : { mode: 'periodic', retentionMs: n * 3_600_000 };
+    return mode === 'revision'
+      ? { mode: 'revision', retention: n }
+      : { mode: 'periodic', retentionMs: n * 3_600_000 };
   }
   let ns: bigint;
   try {
@@ -1014,7 +1057,8 @@ function parseAutoCompaction(mode: string, retention: string): AutoCompaction {
   if (ns === 0n) return null;
   // etcd would start a compactor with a negative period, or count nanoseconds as revisions;
   // both are configuration mistakes, so refuse them.
-  if (ns < 0n) throw new ConfigError(`error parsing CompactionRetention: negative retention ${q(retention)}`);
+  if (ns < 0n)
+    throw new ConfigError(`error parsing CompactionRetention: negative retention ${q(retention)}`);
   if (mode === '') throw new ConfigError('unsupported compaction mode ');
   if (mode === 'revision') {
     throw new ConfigError(
@@ -1039,7 +1083,8 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   if (rest.length > 0) throw new ConfigError(`'${rest[0] ?? ''}' is not a valid flag`);
   if (fs.bool('version')) return { kind: 'version' };
 
-  const configFile = fs.str('config-file') !== '' ? fs.str('config-file') : (env['ETCD_CONFIG_FILE'] ?? '');
+  const configFile =
+    fs.str('config-file') !== '' ? fs.str('config-file') : (env['ETCD_CONFIG_FILE'] ?? '');
   if (configFile !== '') {
     throw new ConfigError(
       `--config-file is not supported by etcd-ts (got ${q(configFile)}); pass command-line flags or ETCD_* environment variables instead`,
@@ -1081,9 +1126,12 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
  */
 export function bindTarget(
   url: URL,
-): { kind: 'tcp'; host: string; port: number; tls: boolean } | { kind: 'unix'; path: string; tls: boolean } {
+):
+  | { kind: 'tcp'; host: string; port: number; tls: boolean }
+  | { kind: 'unix'; path: string; tls: boolean } {
   const tls = url.protocol === 'https:' || url.protocol === 'unixs:';
-  if (url.protocol === 'unix:' || url.protocol === 'unixs:') return { kind: 'unix', path: url.host, tls };
+  if (url.protocol === 'unix:' || url.protocol === 'unixs:')
+    return { kind: 'unix', path: url.host, tls };
   let host = url.hostname;
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
   if (host === 'localhost') host = '127.0.0.1';
@@ -1107,7 +1155,10 @@ export function parseInitialCluster(s: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const [name, values] of byName) {
     try {
-      out.set(name, parseUrlList(values.join(','), false).map((u) => u.str));
+      out.set(
+        name,
+        parseUrls(values, false).map((u) => u.str),
+      );
     } catch (e) {
       throw new ConfigError(`error setting up initial cluster: ${msg(e)}`);
     }
@@ -1129,7 +1180,9 @@ export function checkInitialCluster(config: ServerConfig): void {
   const cluster = parseInitialCluster(config.initialCluster);
   const mine = cluster.get(config.name);
   if (mine === undefined) {
-    throw new ConfigError(`couldn't find local name ${q(config.name)} in the initial cluster configuration`);
+    throw new ConfigError(
+      `couldn't find local name ${q(config.name)} in the initial cluster configuration`,
+    );
   }
   const advertised = config.initialAdvertisePeerUrls.map(urlString).sort();
   const clusterStr = [...new Set(mine)].map((u) => `${config.name}=${u}`).join(',');
