@@ -525,6 +525,7 @@ function parseEtcdUrl(raw: string): {
   const fail = (msg: string) => new ValueError(`parse ${q(s)}: ${msg}`);
   // Go's url.Parse: fragment, control bytes, scheme.
   const noFrag = s.split('#', 1)[0] ?? '';
+  // eslint-disable-next-line no-control-regex -- Go rejects control bytes in URLs
   if (/[\x00-\x1f\x7f]/.test(s)) throw fail('net/url: invalid control character in URL');
   let scheme = '';
   let rest = noFrag;

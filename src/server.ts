@@ -70,7 +70,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     ...(embedded ? { listenClientUrls: [new URL('http://127.0.0.1:0')] } : {}),
     ...(options.dataDir === undefined && embedded ? { inMemory: true } : {}),
     ...(rest as Partial<ServerConfig>),
-    logLevel: options.logLevel === 'silent' || options.logLevel === undefined ? 'info' : options.logLevel,
+    logLevel:
+      options.logLevel === 'silent' || options.logLevel === undefined ? 'info' : options.logLevel,
   });
   const log = givenLogger ?? createLogger(options.logLevel ?? cfg.logLevel);
 
@@ -80,7 +81,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     fsync: !cfg.unsafeNoFsync,
   });
   await backend.open();
-  if (cfg.unsafeNoFsync) log.warn({}, '--unsafe-no-fsync is set: acknowledged writes can be lost on a crash');
+  if (cfg.unsafeNoFsync)
+    log.warn({}, '--unsafe-no-fsync is set: acknowledged writes can be lost on a crash');
 
   const onFatal = (err: Error): void => {
     log.fatal({ err }, 'backend write failed; stopping');
@@ -117,7 +119,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     if (method === 'Range' || method === 'Compact') return;
     if (alarms.has(ALARM_CORRUPT)) throw new EtcdError('corrupt');
     if (!alarms.has(ALARM_NOSPACE)) return;
-    if (method === 'Put' || (method === 'Txn' && txnHasPut(req as TxnRequest))) throw new EtcdError('noSpace');
+    if (method === 'Put' || (method === 'Txn' && txnHasPut(req as TxnRequest)))
+      throw new EtcdError('noSpace');
     void (req as PutRequest);
   };
 
@@ -128,7 +131,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     keepaliveTimeoutMs: cfg.grpcKeepaliveTimeoutMs,
   });
   const adapter = { logger: log.child({ module: 'grpc' }), slowRequestMs: 100 };
-  addService(server, 'etcdserverpb.KV', kvService({ kv, header, maxRequestBytes: cfg.maxRequestBytes, guard }), adapter);
+  addService(
+    server,
+    'etcdserverpb.KV',
+    kvService({ kv, header, maxRequestBytes: cfg.maxRequestBytes, guard }),
+    adapter,
+  );
   addService(
     server,
     'etcdserverpb.Watch',
@@ -140,7 +148,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     }),
     adapter,
   );
-  addService(server, 'etcdserverpb.Lease', leaseService({ lessor, header, revision: () => store.committedRev }), adapter);
+  addService(
+    server,
+    'etcdserverpb.Lease',
+    leaseService({ lessor, header, revision: () => store.committedRev }),
+    adapter,
+  );
   addService(
     server,
     'etcdserverpb.Maintenance',
@@ -152,7 +165,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   addService(
     server,
     'grpc.health.v1.Health',
-    healthService(['etcdserverpb.KV', 'etcdserverpb.Watch', 'etcdserverpb.Lease', 'etcdserverpb.Maintenance', 'etcdserverpb.Cluster']),
+    healthService([
+      'etcdserverpb.KV',
+      'etcdserverpb.Watch',
+      'etcdserverpb.Lease',
+      'etcdserverpb.Maintenance',
+      'etcdserverpb.Cluster',
+    ]),
     adapter,
   );
 
@@ -165,7 +184,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       if (t.kind === 'tcp') {
         const host = t.host.includes(':') ? `[${t.host}]` : t.host;
         clientUrls.push(`${u.protocol}//${host}:${port}`);
-        if (!endpoint) endpoint = `${t.host === '0.0.0.0' || t.host === '::' ? '127.0.0.1' : host}:${port}`;
+        if (!endpoint)
+          endpoint = `${t.host === '0.0.0.0' || t.host === '::' ? '127.0.0.1' : host}:${port}`;
       } else {
         clientUrls.push(`${u.protocol}//${t.path}`);
       }

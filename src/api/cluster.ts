@@ -13,7 +13,10 @@ export function wireMember(m: MemberInfo): Record<string, unknown> {
 }
 
 export function clusterService(member: MemberInfo, header: HeaderFactory): ServiceHandlers {
-  const list = (): Record<string, unknown> => ({ header: header.make(0), members: [wireMember(member)] });
+  const list = (): Record<string, unknown> => ({
+    header: header.make(0),
+    members: [wireMember(member)],
+  });
   const self = (id: Int64): boolean => toBig(id) === member.id;
   return {
     MemberList: unary(() => list()),

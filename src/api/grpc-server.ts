@@ -25,7 +25,9 @@ export interface AdapterOptions {
 const SIZE = Symbol('wireSize');
 type Sized = { [SIZE]?: number };
 
-function codecs(m: protobuf.Method): Pick<
+function codecs(
+  m: protobuf.Method,
+): Pick<
   grpc.MethodDefinition<object, object>,
   'requestSerialize' | 'requestDeserialize' | 'responseSerialize' | 'responseDeserialize'
 > {
@@ -36,13 +38,13 @@ function codecs(m: protobuf.Method): Pick<
     requestDeserialize: (b: Buffer) => {
       const msg = req.decode(b) as unknown as Sized;
       msg[SIZE] = b.length;
-      return msg as object;
+      return msg;
     },
     responseSerialize: (o: object) => {
       const u8 = res.encode(o).finish();
       return Buffer.isBuffer(u8) ? u8 : Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
     },
-    responseDeserialize: (b: Buffer) => res.decode(b) as object,
+    responseDeserialize: (b: Buffer) => res.decode(b),
   };
 }
 
@@ -63,7 +65,12 @@ function toGrpcError(err: unknown, log: Logger, method: string): Partial<grpc.St
 }
 
 /** Adds `fullName` (e.g. "etcdserverpb.KV") with the given handlers; unknown methods answer UNIMPLEMENTED. */
-export function addService(server: grpc.Server, fullName: string, handlers: ServiceHandlers, opts: AdapterOptions): void {
+export function addService(
+  server: grpc.Server,
+  fullName: string,
+  handlers: ServiceHandlers,
+  opts: AdapterOptions,
+): void {
   const svc = serviceType(fullName);
   const def: Record<string, grpc.MethodDefinition<object, object>> = {};
   const impl: grpc.UntypedServiceImplementation = {};
@@ -76,20 +83,31 @@ export function addService(server: grpc.Server, fullName: string, handlers: Serv
       ...codecs(m),
     };
     const h = handlers[m.name];
-    impl[m.name] = h ? wrap(h, path, opts) : unimplemented(path, !!m.requestStream, !!m.responseStream);
+    impl[m.name] = h
+      ? wrap(h, path, opts)
+      : unimplemented(path, !!m.requestStream, !!m.responseStream);
   }
-  server.addService(def as grpc.ServiceDefinition, impl);
+  server.addService(def, impl);
 }
 
-function unimplemented(path: string, reqStream: boolean, resStream: boolean): grpc.UntypedHandleCall {
+function unimplemented(
+  path: string,
+  reqStream: boolean,
+  resStream: boolean,
+): grpc.UntypedHandleCall {
   const err = {
     code: Code.UNIMPLEMENTED,
     details: `etcd-ts: ${path.slice(1)} is not implemented yet`,
     metadata: new grpc.Metadata(),
   };
-  if (!reqStream && !resStream) return ((_call: unknown, cb: grpc.sendUnaryData<object>) => cb(err, null)) as grpc.UntypedHandleCall;
-  if (reqStream && !resStream) return ((_call: unknown, cb: grpc.sendUnaryData<object>) => cb(err, null)) as grpc.UntypedHandleCall;
-  return ((call: grpc.ServerWritableStream<object, object>) => call.emit('error', err)) as grpc.UntypedHandleCall;
+  if (!reqStream && !resStream)
+    return ((_call: unknown, cb: grpc.sendUnaryData<object>) =>
+      cb(err, null)) as grpc.UntypedHandleCall;
+  if (reqStream && !resStream)
+    return ((_call: unknown, cb: grpc.sendUnaryData<object>) =>
+      cb(err, null)) as grpc.UntypedHandleCall;
+  return ((call: grpc.ServerWritableStream<object, object>) =>
+    call.emit('error', err)) as grpc.UntypedHandleCall;
 }
 
 function wrap(h: Handler, path: string, opts: AdapterOptions): grpc.UntypedHandleCall {
@@ -112,7 +130,11 @@ function wrap(h: Handler, path: string, opts: AdapterOptions): grpc.UntypedHandl
           done(err, null);
           return;
         }
-        if (r instanceof Promise) r.then((res) => done(null, res), (err: unknown) => done(err, null));
+        if (r instanceof Promise)
+          r.then(
+            (res) => done(null, res),
+            (err: unknown) => done(err, null),
+          );
         else done(null, r);
       }) as grpc.UntypedHandleCall;
     case 'serverStream':
@@ -126,7 +148,7 @@ function wrap(h: Handler, path: string, opts: AdapterOptions): grpc.UntypedHandl
       }) as grpc.UntypedHandleCall;
     case 'duplex':
       return ((call: grpc.ServerDuplexStream<object, object>) => {
-        const s = adaptStream(call, log, path) as DuplexStream<never, object>;
+        const s = adaptStream(call, log, path);
         s.onMessage = (cb) => {
           call.on('data', (m: object) => {
             try {
@@ -148,7 +170,8 @@ function wrap(h: Handler, path: string, opts: AdapterOptions): grpc.UntypedHandl
   }
 }
 
-type WritableCall = grpc.ServerWritableStream<object, object> | grpc.ServerDuplexStream<object, object>;
+type WritableCall =
+  grpc.ServerWritableStream<object, object> | grpc.ServerDuplexStream<object, object>;
 
 function adaptStream(call: WritableCall, log: Logger, path: string): DuplexStream<never, object> {
   let closed = false;

@@ -21,7 +21,11 @@ export class HeaderFactory {
 
   /** A full header at `revision` (left out when 0, as for cluster responses). */
   make(revision: number): WireHeader {
-    const h: WireHeader = { cluster_id: this.clusterId, member_id: this.memberId, raft_term: this.term };
+    const h: WireHeader = {
+      cluster_id: this.clusterId,
+      member_id: this.memberId,
+      raft_term: this.term,
+    };
     if (revision) h.revision = revision;
     return h;
   }

@@ -1,7 +1,13 @@
 /** etcdserverpb.KV handlers (etcd api/v3rpc/key.go): validate, run, fill the header. */
 import { EtcdError } from '../errors.js';
 import type { KvServer } from '../kv/kv-server.js';
-import type { CompactionRequest, DeleteRangeRequest, PutRequest, RangeRequest, TxnRequest } from '../kv/pb.js';
+import type {
+  CompactionRequest,
+  DeleteRangeRequest,
+  PutRequest,
+  RangeRequest,
+  TxnRequest,
+} from '../kv/pb.js';
 import type { HeaderFactory } from './header.js';
 import { unary, type CallContext, type ServiceHandlers } from './rpc.js';
 
@@ -19,7 +25,8 @@ const RAFT_ENVELOPE_BYTES = 17;
 
 export function kvService(d: KvApiDeps): ServiceHandlers {
   const checkSize = (ctx: CallContext): void => {
-    if (ctx.requestBytes + RAFT_ENVELOPE_BYTES > d.maxRequestBytes) throw new EtcdError('requestTooLarge');
+    if (ctx.requestBytes + RAFT_ENVELOPE_BYTES > d.maxRequestBytes)
+      throw new EtcdError('requestTooLarge');
   };
   const guard = d.guard ?? (() => undefined);
   return {

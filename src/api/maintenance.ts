@@ -91,7 +91,10 @@ export function maintenanceService(d: MaintenanceDeps): ServiceHandlers {
           crc = zlib.crc32(v, zlib.crc32(k, crc));
         }
       }
-      const res: Record<string, unknown> = { header: header.make(store.committedRev), hash: crc >>> 0 };
+      const res: Record<string, unknown> = {
+        header: header.make(store.committedRev),
+        hash: crc >>> 0,
+      };
       if (store.compactRev) res['compact_revision'] = store.compactRev;
       return res;
     }),

@@ -32,7 +32,11 @@ export interface DuplexStream<Req, Res> extends ResponseStream<Res> {
 }
 
 export type UnaryHandler = (req: never, ctx: CallContext) => object | Promise<object>;
-export type ServerStreamHandler = (req: never, stream: ResponseStream<object>, ctx: CallContext) => void;
+export type ServerStreamHandler = (
+  req: never,
+  stream: ResponseStream<object>,
+  ctx: CallContext,
+) => void;
 export type DuplexHandler = (stream: DuplexStream<never, object>, ctx: CallContext) => void;
 
 export type Handler =
@@ -41,16 +45,18 @@ export type Handler =
   | { kind: 'duplex'; fn: DuplexHandler };
 
 export function unary<Req>(fn: (req: Req, ctx: CallContext) => object | Promise<object>): Handler {
-  return { kind: 'unary', fn: fn as UnaryHandler };
+  return { kind: 'unary', fn: fn };
 }
 
 export function serverStream<Req>(
   fn: (req: Req, stream: ResponseStream<object>, ctx: CallContext) => void,
 ): Handler {
-  return { kind: 'serverStream', fn: fn as ServerStreamHandler };
+  return { kind: 'serverStream', fn: fn };
 }
 
-export function duplex<Req>(fn: (stream: DuplexStream<Req, object>, ctx: CallContext) => void): Handler {
+export function duplex<Req>(
+  fn: (stream: DuplexStream<Req, object>, ctx: CallContext) => void,
+): Handler {
   return { kind: 'duplex', fn: fn as unknown as DuplexHandler };
 }
 

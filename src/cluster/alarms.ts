@@ -33,7 +33,9 @@ export class AlarmStore {
   }
 
   private async save(): Promise<void> {
-    const json = JSON.stringify(this.alarms.map((a) => ({ memberId: a.memberId.toString(), alarm: a.alarm })));
+    const json = JSON.stringify(
+      this.alarms.map((a) => ({ memberId: a.memberId.toString(), alarm: a.alarm })),
+    );
     await this.backend.write([{ type: 'put', key: KEY, value: Buffer.from(json) }]);
   }
 

@@ -41,7 +41,10 @@ export interface MembershipInput {
 }
 
 /** Loads the stored identity (or creates it) and bumps the term; persists both. */
-export async function loadMembership(backend: Backend, input: MembershipInput): Promise<MemberInfo> {
+export async function loadMembership(
+  backend: Backend,
+  input: MembershipInput,
+): Promise<MemberInfo> {
   let id = readU64(await backend.get(META.memberId));
   let clusterId = readU64(await backend.get(META.clusterId));
   if (id === undefined || clusterId === undefined) {
@@ -55,5 +58,12 @@ export async function loadMembership(backend: Backend, input: MembershipInput): 
     { type: 'put', key: META.clusterId, value: u64(clusterId) },
     { type: 'put', key: META.term, value: u64(term) },
   ]);
-  return { id, clusterId, name: input.name, peerUrls: input.peerUrls, clientUrls: input.clientUrls, term };
+  return {
+    id,
+    clusterId,
+    name: input.name,
+    peerUrls: input.peerUrls,
+    clientUrls: input.clientUrls,
+    term,
+  };
 }

@@ -33,10 +33,16 @@ function compareKv(c: Compare, kv: KeyValue | null): boolean {
       break;
     }
     case TGT_CREATE:
-      result = cmpBig(BigInt(kv ? kv.createRevision : 0), set === 'create_revision' ? toBig(c.create_revision) : 0n);
+      result = cmpBig(
+        BigInt(kv ? kv.createRevision : 0),
+        set === 'create_revision' ? toBig(c.create_revision) : 0n,
+      );
       break;
     case TGT_MOD:
-      result = cmpBig(BigInt(kv ? kv.modRevision : 0), set === 'mod_revision' ? toBig(c.mod_revision) : 0n);
+      result = cmpBig(
+        BigInt(kv ? kv.modRevision : 0),
+        set === 'mod_revision' ? toBig(c.mod_revision) : 0n,
+      );
       break;
     case TGT_VERSION:
       result = cmpBig(BigInt(kv ? kv.version : 0), set === 'version' ? toBig(c.version) : 0n);
@@ -69,7 +75,10 @@ function cmpBig(a: bigint, b: bigint): number {
 export function applyCompare(txn: WriteTxn, c: Compare): boolean {
   const key = toBin(c.key);
   const end = rangeEndOf(c.range_end);
-  const kvs = end === undefined ? [txn.get(key)].filter((x): x is KeyValue => x !== null) : txn.liveRange(key, end);
+  const kvs =
+    end === undefined
+      ? [txn.get(key)].filter((x): x is KeyValue => x !== null)
+      : txn.liveRange(key, end);
   if (kvs.length === 0) {
     // A value compare on missing keys always fails: there is no value to compare.
     if (c.target === TGT_VALUE) return false;

@@ -6,12 +6,31 @@
 import { toBig, toNum } from '../api/codec.js';
 import { EtcdError } from '../errors.js';
 import type { KvStore } from '../mvcc/store.js';
-import { SORT_ASCEND, SORT_NONE, TARGET_KEY, type RangeOptions, type RangeResult } from '../mvcc/types.js';
+import {
+  SORT_ASCEND,
+  SORT_NONE,
+  TARGET_KEY,
+  type RangeOptions,
+  type RangeResult,
+} from '../mvcc/types.js';
 import type { WriteTxn } from '../mvcc/write-txn.js';
 import { rangeEndOf, toBin } from '../util/bytes.js';
 import { applyCompare } from './compare.js';
-import type { CompactionRequest, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from './pb.js';
-import { checkDeleteRequest, checkIntervals, checkPutRequest, checkRangeRequest, checkTxnRequest } from './validate.js';
+import type {
+  CompactionRequest,
+  DeleteRangeRequest,
+  PutRequest,
+  RangeRequest,
+  RequestOp,
+  TxnRequest,
+} from './pb.js';
+import {
+  checkDeleteRequest,
+  checkIntervals,
+  checkPutRequest,
+  checkRangeRequest,
+  checkTxnRequest,
+} from './validate.js';
 import { wireKv } from './wire.js';
 
 export interface KvResult {
@@ -159,7 +178,8 @@ export class KvServer {
       }
     }
     path.push(ok);
-    for (const op of ok ? r.success : r.failure) if (op.request_txn) this.comparePath(txn, op.request_txn, path);
+    for (const op of ok ? r.success : r.failure)
+      if (op.request_txn) this.comparePath(txn, op.request_txn, path);
   }
 
   /** Before anything is applied: fails the whole txn if an op on the chosen path would fail. */
@@ -192,13 +212,20 @@ export class KvServer {
     return body;
   }
 
-  private applyOp(txn: WriteTxn, op: RequestOp, path: boolean[], pre: Prefetched): Record<string, unknown> {
+  private applyOp(
+    txn: WriteTxn,
+    op: RequestOp,
+    path: boolean[],
+    pre: Prefetched,
+  ): Record<string, unknown> {
     if (op.request_range) {
       const rr = op.request_range;
       const o = rangeOptions(rr);
       const p = pre.get(rr);
       const res = p && p.ok ? p.res : txn.range(toBin(rr.key), rangeEndOf(rr.range_end), o);
-      return { response_range: { header: { revision: txn.readRev }, ...rangeBody(res, o.keysOnly) } };
+      return {
+        response_range: { header: { revision: txn.readRev }, ...rangeBody(res, o.keysOnly) },
+      };
     }
     if (op.request_put) {
       const body = this.applyPut(txn, op.request_put);
@@ -221,7 +248,11 @@ export class KvServer {
         const rr = op.request_range;
         if (!rr || toNum(rr.revision) <= 0) continue;
         try {
-          const res = await this.store.range(toBin(rr.key), rangeEndOf(rr.range_end), rangeOptions(rr));
+          const res = await this.store.range(
+            toBin(rr.key),
+            rangeEndOf(rr.range_end),
+            rangeOptions(rr),
+          );
           out.set(rr, { ok: true, res });
         } catch (err) {
           out.set(rr, { ok: false, err });

@@ -67,7 +67,10 @@ export function checkIntervals(reqs: RequestOp[]): { puts: Set<string>; dels: In
   for (const op of reqs) {
     const d = op.request_delete_range;
     if (!d) continue;
-    dels.push({ start: bin(d.key), end: d.range_end && d.range_end.length > 0 ? bin(d.range_end) : null });
+    dels.push({
+      start: bin(d.key),
+      end: d.range_end && d.range_end.length > 0 ? bin(d.range_end) : null,
+    });
   }
   const puts = new Set<string>();
   for (const op of reqs) {

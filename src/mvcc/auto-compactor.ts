@@ -7,7 +7,8 @@
 import type { KvStore, StoreLogger } from './store.js';
 import { CompactedError } from './errors.js';
 
-export type AutoCompaction = { mode: 'periodic'; retentionMs: number } | { mode: 'revision'; retention: number };
+export type AutoCompaction =
+  { mode: 'periodic'; retentionMs: number } | { mode: 'revision'; retention: number };
 
 export class AutoCompactor {
   private timer: NodeJS.Timeout | null = null;
@@ -22,7 +23,9 @@ export class AutoCompactor {
 
   start(): void {
     const every =
-      this.cfg.mode === 'periodic' ? Math.max(1000, Math.min(this.cfg.retentionMs / 10, 3600_000)) : 5 * 60_000;
+      this.cfg.mode === 'periodic'
+        ? Math.max(1000, Math.min(this.cfg.retentionMs / 10, 3600_000))
+        : 5 * 60_000;
     this.samples.push({ at: this.now(), rev: this.store.committedRev });
     this.timer = setInterval(() => void this.tick(), every);
     this.timer.unref();
@@ -42,7 +45,8 @@ export class AutoCompactor {
     } else {
       this.samples.push({ at: now, rev: this.store.committedRev });
       // The newest sample that is at least one retention old.
-      while (this.samples.length > 1 && now - this.samples[1]!.at >= this.cfg.retentionMs) this.samples.shift();
+      while (this.samples.length > 1 && now - this.samples[1]!.at >= this.cfg.retentionMs)
+        this.samples.shift();
       const s = this.samples[0]!;
       if (now - s.at >= this.cfg.retentionMs) target = s.rev;
     }
@@ -51,7 +55,8 @@ export class AutoCompactor {
       await this.store.compact(target);
       this.log.info({ revision: target, mode: this.cfg.mode }, 'auto compaction scheduled');
     } catch (err) {
-      if (!(err instanceof CompactedError)) this.log.warn({ err, revision: target }, 'auto compaction failed');
+      if (!(err instanceof CompactedError))
+        this.log.warn({ err, revision: target }, 'auto compaction failed');
     }
   }
 }

@@ -97,7 +97,12 @@ export class KeyIndex {
       if (revs[0]! > rev) continue; // created after rev: look at older generations
       let j = n - 2;
       while (revs[j]! > rev) j -= 2;
-      return { main: revs[j]!, sub: revs[j + 1]!, created: g.created, ver: g.ver - (n - j) / 2 + 1 };
+      return {
+        main: revs[j]!,
+        sub: revs[j + 1]!,
+        created: g.created,
+        ver: g.ver - (n - j) / 2 + 1,
+      };
     }
     return null;
   }
@@ -106,7 +111,8 @@ export class KeyIndex {
   since(rev: number): number[] {
     const out: number[] = [];
     for (const g of this.gens) {
-      for (let j = 0; j < g.revs.length; j += 2) if (g.revs[j]! > rev) out.push(g.revs[j]!, g.revs[j + 1]!);
+      for (let j = 0; j < g.revs.length; j += 2)
+        if (g.revs[j]! > rev) out.push(g.revs[j]!, g.revs[j + 1]!);
     }
     return out;
   }

@@ -75,7 +75,14 @@ export function encodeKeyValue(kv: KeyValue): Buffer {
 const EMPTY = Buffer.alloc(0);
 
 export function decodeKeyValue(buf: Buffer): KeyValue {
-  const kv: KeyValue = { key: EMPTY, value: EMPTY, createRevision: 0, modRevision: 0, version: 0, lease: 0n };
+  const kv: KeyValue = {
+    key: EMPTY,
+    value: EMPTY,
+    createRevision: 0,
+    modRevision: 0,
+    version: 0,
+    lease: 0n,
+  };
   let p = 0;
   const readVarint = (): number => {
     let n = 0;

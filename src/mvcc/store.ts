@@ -142,7 +142,12 @@ export class KvStore {
       // VALUE sort needs the values, so it was not done in select(); the limit is applied here.
       sortKvs(kvs, o.sortOrder === SORT_DESCEND);
       const limited = o.limit > 0 && kvs.length > o.limit;
-      return { kvs: limited ? kvs.slice(0, o.limit) : kvs, count, more: limited, rev: this.committedRev };
+      return {
+        kvs: limited ? kvs.slice(0, o.limit) : kvs,
+        count,
+        more: limited,
+        rev: this.committedRev,
+      };
     }
     return { kvs, count, more, rev: this.committedRev };
   }
@@ -162,12 +167,21 @@ export class KvStore {
    * and the limit, using only the index. `count` is the number of keys in the range at `rev`,
    * before filters and limit, as etcd reports it.
    */
-  select(key: BinKey, end: RangeEnd, rev: number, o: RangeOptions): { hits: Hit[]; count: number; more: boolean } {
+  select(
+    key: BinKey,
+    end: RangeEnd,
+    rev: number,
+    o: RangeOptions,
+  ): { hits: Hit[]; count: number; more: boolean } {
     let hits: Hit[] = [];
     let count = 0;
     const filtered =
-      o.minModRevision > 0 || o.maxModRevision > 0 || o.minCreateRevision > 0 || o.maxCreateRevision > 0;
-    const sorting = o.sortOrder !== SORT_NONE && !(o.sortTarget === TARGET_KEY && o.sortOrder === 1);
+      o.minModRevision > 0 ||
+      o.maxModRevision > 0 ||
+      o.minCreateRevision > 0 ||
+      o.maxCreateRevision > 0;
+    const sorting =
+      o.sortOrder !== SORT_NONE && !(o.sortTarget === TARGET_KEY && o.sortOrder === 1);
     // Without filters or sorting, only limit+1 hits are needed (more), but count needs them all.
     const want = !filtered && !sorting && o.limit > 0 ? o.limit : Infinity;
     const visit = (entry: KeyIndex): void => {
@@ -193,7 +207,8 @@ export class KvStore {
     }
     let more = false;
     if (o.countOnly) return { hits: [], count, more: false };
-    if (sorting && o.sortTarget !== TARGET_VALUE) sortHits(hits, o.sortTarget, o.sortOrder === SORT_DESCEND);
+    if (sorting && o.sortTarget !== TARGET_VALUE)
+      sortHits(hits, o.sortTarget, o.sortOrder === SORT_DESCEND);
     const total = filtered || sorting ? hits.length : count;
     if (o.limit > 0 && total > o.limit) {
       more = true;
@@ -210,15 +225,21 @@ export class KvStore {
       const { entry, info } = hits[i]!;
       const kv = entry.kv;
       if (kv !== null && kv.modRevision === info.main) kvs[i] = kv;
-      else if (entry.prevKv !== null && entry.prevKv.modRevision === info.main) kvs[i] = entry.prevKv;
+      else if (entry.prevKv !== null && entry.prevKv.modRevision === info.main)
+        kvs[i] = entry.prevKv;
       else (missing ??= []).push(i);
     }
     if (missing) {
-      const vals = await this.backend.getMany(missing.map((i) => revKey(hits[i]!.info.main, hits[i]!.info.sub)));
+      const vals = await this.backend.getMany(
+        missing.map((i) => revKey(hits[i]!.info.main, hits[i]!.info.sub)),
+      );
       for (let j = 0; j < missing.length; j++) {
         const v = vals[j];
         // A history read raced a compaction that removed the revision.
-        if (!v) throw rev < this.compactRev ? new CompactedError() : new Error('revision missing from backend');
+        if (!v)
+          throw rev < this.compactRev
+            ? new CompactedError()
+            : new Error('revision missing from backend');
         kvs[missing[j]!] = decodeKeyValue(v);
       }
     }
@@ -246,12 +267,18 @@ export class KvStore {
       // Nothing in the key space changed: no new revision. Extra ops (a lease record) still
       // go through the committer so they are durable before the caller answers.
       const durable =
-        txn.ops.length > 0 ? this.persist(txn.ops) : this.committer.waitFor(this.currentRev, this.committedRev);
+        txn.ops.length > 0
+          ? this.persist(txn.ops)
+          : this.committer.waitFor(this.currentRev, this.committedRev);
       return { result, rev: this.currentRev, durable };
     }
     const rev = txn.rev;
     this.currentRev = rev;
-    const durable = this.committer.add(txn.ops, { rev, events: txn.events, entries: txn.entries }, rev);
+    const durable = this.committer.add(
+      txn.ops,
+      { rev, events: txn.events, entries: txn.entries },
+      rev,
+    );
     return { result, rev, durable };
   }
 
@@ -260,7 +287,11 @@ export class KvStore {
    * commit, ordered after every write already handed to the store.
    */
   persist(ops: BatchOp[]): Promise<void> {
-    return this.committer.add(ops, { rev: this.currentRev, events: [], entries: [] }, this.currentRev);
+    return this.committer.add(
+      ops,
+      { rev: this.currentRev, events: [], entries: [] },
+      this.currentRev,
+    );
   }
 
   private onDurable(b: Batch<CommitRecord>): void {
@@ -344,7 +375,10 @@ export class KvStore {
     pending.push({ type: 'put', key: META.finishedCompactRev, value: u64(rev) });
     deleted += pending.length - 1;
     await this.backend.write(pending);
-    this.opts.logger.info({ revision: rev, deleted, tookMs: Date.now() - started }, 'finished compaction');
+    this.opts.logger.info(
+      { revision: rev, deleted, tookMs: Date.now() - started },
+      'finished compaction',
+    );
   }
 
   // ---------------------------------------------------------------- restore
@@ -420,4 +454,3 @@ function sortKvs(kvs: KeyValue[], desc: boolean): void {
   const sign = desc ? -1 : 1;
   kvs.sort((a, b) => sign * Buffer.compare(a.value, b.value));
 }
-

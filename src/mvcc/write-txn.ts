@@ -12,7 +12,14 @@ import { KeyIndex } from './key-index.js';
 import { encodeKeyValue } from './kv-codec.js';
 import { revKey } from './revision.js';
 import type { KvStore } from './store.js';
-import { EVENT_DELETE, EVENT_PUT, type Event, type KeyValue, type RangeOptions, type RangeResult } from './types.js';
+import {
+  EVENT_DELETE,
+  EVENT_PUT,
+  type Event,
+  type KeyValue,
+  type RangeOptions,
+  type RangeResult,
+} from './types.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -135,11 +142,25 @@ export class WriteTxn {
     const sub = this.events.length;
     entry.tombstone(this.rev, sub);
     entry.kv = null;
-    const tomb: KeyValue = { key: entry.key, value: EMPTY, createRevision: 0, modRevision: 0, version: 0, lease: 0n };
+    const tomb: KeyValue = {
+      key: entry.key,
+      value: EMPTY,
+      createRevision: 0,
+      modRevision: 0,
+      version: 0,
+      lease: 0n,
+    };
     this.ops.push({ type: 'put', key: revKey(this.rev, sub, true), value: encodeKeyValue(tomb) });
     this.events.push({
       type: EVENT_DELETE,
-      kv: { key: entry.key, value: EMPTY, createRevision: 0, modRevision: this.rev, version: 0, lease: 0n },
+      kv: {
+        key: entry.key,
+        value: EMPTY,
+        createRevision: 0,
+        modRevision: this.rev,
+        version: 0,
+        lease: 0n,
+      },
       prevKv: prev,
     });
     if (prev.lease !== 0n) this.store.leases.detach(prev.lease, bin);

@@ -47,7 +47,7 @@ export class Backend {
     this.opts = opts;
     const enc = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const;
     if (opts.inMemory) {
-      this.db = new MemoryLevel<Buffer, Buffer>(enc) as unknown as Db;
+      this.db = new MemoryLevel<Buffer, Buffer>(enc);
     } else {
       fs.mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
       this.db = new ClassicLevel<Buffer, Buffer>(opts.dir, {
@@ -56,7 +56,7 @@ export class Backend {
         // so LevelDB mostly appends revisions and serves history reads.
         writeBufferSize: 16 * 1024 * 1024,
         cacheSize: 32 * 1024 * 1024,
-      }) as unknown as Db;
+      });
       this.classic = this.db as unknown as ClassicLevel<Buffer, Buffer>;
     }
   }

@@ -16,67 +16,74 @@ after(async () => {
   await server?.destroy();
 });
 
-test('kill -9 under write load loses no acknowledged write', { skip, timeout: 120_000 }, async () => {
-  server = await startOurServer({ name: 'durability' });
-  const client = new Etcd3({ hosts: `http://${server.endpoint}`, dialTimeout: 2000 });
-  const acked = new Map<string, { value: string; rev: number }>();
-  const pairs: string[] = []; // txn-written pairs, acknowledged
-  let stop = false;
-  let failures = 0;
-  const writer = async (w: number): Promise<void> => {
-    for (let i = 0; !stop; i++) {
-      const key = `d/${w}/${i}`;
-      const value = `v${w}.${i}`;
-      try {
-        if (i % 5 === 0) {
-          // Two keys in one txn: after the crash both exist or neither does.
-          const res = await client.if(key, 'Create', '==', 0).then(client.put(key).value(value), client.put(`${key}/pair`).value(value)).commit();
-          pairs.push(key);
-          acked.set(key, { value, rev: Number(res.header.revision) });
-        } else {
-          const res = await client.put(key).value(value).exec();
-          acked.set(key, { value, rev: Number(res.header.revision) });
+test(
+  'kill -9 under write load loses no acknowledged write',
+  { skip, timeout: 120_000 },
+  async () => {
+    server = await startOurServer({ name: 'durability' });
+    const client = new Etcd3({ hosts: `http://${server.endpoint}`, dialTimeout: 2000 });
+    const acked = new Map<string, { value: string; rev: number }>();
+    const pairs: string[] = []; // txn-written pairs, acknowledged
+    let stop = false;
+    let failures = 0;
+    const writer = async (w: number): Promise<void> => {
+      for (let i = 0; !stop; i++) {
+        const key = `d/${w}/${i}`;
+        const value = `v${w}.${i}`;
+        try {
+          if (i % 5 === 0) {
+            // Two keys in one txn: after the crash both exist or neither does.
+            const res = await client
+              .if(key, 'Create', '==', 0)
+              .then(client.put(key).value(value), client.put(`${key}/pair`).value(value))
+              .commit();
+            pairs.push(key);
+            acked.set(key, { value, rev: Number(res.header.revision) });
+          } else {
+            const res = await client.put(key).value(value).exec();
+            acked.set(key, { value, rev: Number(res.header.revision) });
+          }
+        } catch {
+          failures++;
+          return; // the server is gone
         }
-      } catch {
-        failures++;
-        return; // the server is gone
       }
-    }
-  };
-  const writers = Array.from({ length: 16 }, (_, w) => writer(w));
-  // Let the load run, then crash the server mid-flight.
-  await new Promise((r) => setTimeout(r, 1500));
-  await server.kill9();
-  stop = true;
-  await Promise.all(writers);
-  client.close();
-  assert.ok(acked.size > 100, `only ${acked.size} writes were acknowledged before the crash`);
+    };
+    const writers = Array.from({ length: 16 }, (_, w) => writer(w));
+    // Let the load run, then crash the server mid-flight.
+    await new Promise((r) => setTimeout(r, 1500));
+    await server.kill9();
+    stop = true;
+    await Promise.all(writers);
+    client.close();
+    assert.ok(acked.size > 100, `only ${acked.size} writes were acknowledged before the crash`);
 
-  await server.restart();
-  const after = new Etcd3({ hosts: `http://${server.endpoint}` });
-  try {
-    const all = await after.getAll().prefix('d/').exec();
-    const found = new Map(all.kvs.map((kv) => [kv.key.toString(), kv]));
-    let maxRev = 0;
-    for (const [key, { value, rev }] of acked) {
-      const kv = found.get(key);
-      assert.ok(kv, `acknowledged key ${key} (revision ${rev}) is missing after restart`);
-      assert.equal(kv.value.toString(), value);
-      assert.equal(Number(kv.mod_revision), rev, `${key} has another revision after restart`);
-      maxRev = Math.max(maxRev, rev);
-    }
-    for (const [key, kv] of found) {
-      if (key.endsWith('/pair')) {
-        assert.ok(found.has(key.slice(0, -5)), `txn half-applied: ${key} without its partner`);
-      } else if (key.split('/')[2] !== undefined && Number(key.split('/')[2]) % 5 === 0) {
-        assert.ok(found.has(`${key}/pair`), `txn half-applied: ${key} without its pair`);
+    await server.restart();
+    const after = new Etcd3({ hosts: `http://${server.endpoint}` });
+    try {
+      const all = await after.getAll().prefix('d/').exec();
+      const found = new Map(all.kvs.map((kv) => [kv.key.toString(), kv]));
+      let maxRev = 0;
+      for (const [key, { value, rev }] of acked) {
+        const kv = found.get(key);
+        assert.ok(kv, `acknowledged key ${key} (revision ${rev}) is missing after restart`);
+        assert.equal(kv.value.toString(), value);
+        assert.equal(Number(kv.mod_revision), rev, `${key} has another revision after restart`);
+        maxRev = Math.max(maxRev, rev);
       }
-      void kv;
+      for (const [key, kv] of found) {
+        if (key.endsWith('/pair')) {
+          assert.ok(found.has(key.slice(0, -5)), `txn half-applied: ${key} without its partner`);
+        } else if (key.split('/')[2] !== undefined && Number(key.split('/')[2]) % 5 === 0) {
+          assert.ok(found.has(`${key}/pair`), `txn half-applied: ${key} without its pair`);
+        }
+        void kv;
+      }
+      const next = await after.put('after-restart').value('1').exec();
+      assert.ok(Number(next.header.revision) > maxRev, 'revisions continue after the restart');
+      assert.ok(pairs.length > 0);
+    } finally {
+      after.close();
     }
-    const next = await after.put('after-restart').value('1').exec();
-    assert.ok(Number(next.header.revision) > maxRev, 'revisions continue after the restart');
-    assert.ok(pairs.length > 0);
-  } finally {
-    after.close();
-  }
-});
+  },
+);

@@ -25,10 +25,18 @@ test('put, get, delete and getAll with options', async () => {
   assert.equal(await client.get('app/a').string(), '1');
   assert.equal(await client.get('missing').string(), null);
   assert.deepEqual(await client.getAll().prefix('app/').keys(), ['app/a', 'app/b', 'app/c']);
-  assert.deepEqual(await client.getAll().prefix('app/').sort('Key', 'Descend').keys(), ['app/c', 'app/b', 'app/a']);
+  assert.deepEqual(await client.getAll().prefix('app/').sort('Key', 'Descend').keys(), [
+    'app/c',
+    'app/b',
+    'app/a',
+  ]);
   assert.deepEqual(await client.getAll().prefix('app/').limit(2).keys(), ['app/a', 'app/b']);
   assert.equal(await client.getAll().prefix('app/').count(), 3);
-  assert.deepEqual(await client.getAll().prefix('app/').strings(), { 'app/a': '1', 'app/b': '2', 'app/c': '3' });
+  assert.deepEqual(await client.getAll().prefix('app/').strings(), {
+    'app/a': '1',
+    'app/b': '2',
+    'app/c': '3',
+  });
   const del = await client.delete().prefix('app/').exec();
   assert.equal(del.deleted, '3');
   assert.deepEqual(await client.getAll().keys(), ['other']);
@@ -54,11 +62,22 @@ test('if/then/else transactions', async () => {
     .else(client.put('tx').value('never'))
     .commit();
   assert.equal(ok.succeeded, true);
-  assert.equal(ok.responses[1]?.response_range?.kvs[0]?.value.toString(), 'b', 'a later op sees an earlier put');
-  const no = await client.if('tx', 'Version', '>', 5).then(client.put('tx').value('x')).else(client.get('tx')).commit();
+  assert.equal(
+    ok.responses[1]?.response_range?.kvs[0]?.value.toString(),
+    'b',
+    'a later op sees an earlier put',
+  );
+  const no = await client
+    .if('tx', 'Version', '>', 5)
+    .then(client.put('tx').value('x'))
+    .else(client.get('tx'))
+    .commit();
   assert.equal(no.succeeded, false);
   assert.equal(await client.get('tx').string(), 'b');
-  const missing = await client.if('nope', 'Create', '==', 0).then(client.put('nope').value('1')).commit();
+  const missing = await client
+    .if('nope', 'Create', '==', 0)
+    .then(client.put('nope').value('1'))
+    .commit();
   assert.equal(missing.succeeded, true, 'a missing key compares as create_revision 0');
 });
 
@@ -68,5 +87,11 @@ test('errors carry etcd texts the client maps to its typed errors', async () => 
     return true;
   });
   const rev = Number((await client.put('c').value('1').exec()).header.revision);
-  await assert.rejects(client.get('c').revision(rev + 100).exec(), /required revision is a future revision/);
+  await assert.rejects(
+    client
+      .get('c')
+      .revision(rev + 100)
+      .exec(),
+    /required revision is a future revision/,
+  );
 });

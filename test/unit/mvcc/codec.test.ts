@@ -16,7 +16,9 @@ test('revision keys sort in revision order and round-trip', () => {
   ];
   const keys = revs.map(([m, s]) => revKey(m, s));
   for (let i = 1; i < keys.length; i++) assert.equal(Buffer.compare(keys[i - 1]!, keys[i]!), -1);
-  revs.forEach(([m, s], i) => assert.deepEqual(parseRevKey(keys[i]!), { main: m, sub: s, tombstone: false }));
+  revs.forEach(([m, s], i) =>
+    assert.deepEqual(parseRevKey(keys[i]!), { main: m, sub: s, tombstone: false }),
+  );
   assert.deepEqual(parseRevKey(revKey(9, 1, true)), { main: 9, sub: 1, tombstone: true });
   assert.equal(revKey(9, 1).length, 18);
 });
@@ -24,10 +26,38 @@ test('revision keys sort in revision order and round-trip', () => {
 test('KeyValue codec matches protobufjs on the mvccpb.KeyValue schema', () => {
   const T = messageType('mvccpb.KeyValue');
   const cases = [
-    { key: Buffer.from('a'), value: Buffer.from('v'), createRevision: 2, modRevision: 3, version: 2, lease: 0n },
-    { key: Buffer.from('k'), value: Buffer.alloc(0), createRevision: 0, modRevision: 0, version: 0, lease: 0n },
-    { key: Buffer.alloc(300, 1), value: Buffer.alloc(70000, 2), createRevision: 2 ** 40, modRevision: 2 ** 41, version: 9, lease: 0x2040a218007ebfc5n },
-    { key: Buffer.from('neg'), value: Buffer.from('x'), createRevision: 1, modRevision: 1, version: 1, lease: -3n },
+    {
+      key: Buffer.from('a'),
+      value: Buffer.from('v'),
+      createRevision: 2,
+      modRevision: 3,
+      version: 2,
+      lease: 0n,
+    },
+    {
+      key: Buffer.from('k'),
+      value: Buffer.alloc(0),
+      createRevision: 0,
+      modRevision: 0,
+      version: 0,
+      lease: 0n,
+    },
+    {
+      key: Buffer.alloc(300, 1),
+      value: Buffer.alloc(70000, 2),
+      createRevision: 2 ** 40,
+      modRevision: 2 ** 41,
+      version: 9,
+      lease: 0x2040a218007ebfc5n,
+    },
+    {
+      key: Buffer.from('neg'),
+      value: Buffer.from('x'),
+      createRevision: 1,
+      modRevision: 1,
+      version: 1,
+      lease: -3n,
+    },
   ];
   for (const kv of cases) {
     const ours = encodeKeyValue(kv);

@@ -28,7 +28,10 @@ test('get finds the newest revision at or below rev, with version and creation',
 test('compact keeps the newest revision at or below the compact point', () => {
   const ki = sample();
   const kept: string[] = [];
-  assert.equal(ki.compact(5, (m, s) => kept.push(`${m}.${s}`)), false);
+  assert.equal(
+    ki.compact(5, (m, s) => kept.push(`${m}.${s}`)),
+    false,
+  );
   assert.deepEqual(kept, ['4.0']);
   assert.deepEqual(ki.get(5), { main: 4, sub: 0, created: 2, ver: 2 });
   assert.equal(ki.get(6), null);
@@ -49,7 +52,10 @@ test('a deleted key compacted past its tombstone is empty', () => {
   const ki = new KeyIndex(Buffer.from('k'));
   ki.put(2, 0);
   ki.tombstone(3, 0);
-  assert.equal(ki.compact(3, () => assert.fail('nothing to keep')), true);
+  assert.equal(
+    ki.compact(3, () => assert.fail('nothing to keep')),
+    true,
+  );
 });
 
 test('restore takes version and creation from the stored kv', () => {

@@ -8,9 +8,15 @@ import { toBin } from '../../../src/util/bytes.js';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-async function open(backend = new Backend({ dir: '', inMemory: true, fsync: false })): Promise<KvStore> {
+async function open(
+  backend = new Backend({ dir: '', inMemory: true, fsync: false }),
+): Promise<KvStore> {
   await backend.open();
-  return KvStore.open(backend, { compactionBatchLimit: 2, logger: quiet, onFatal: (e) => assert.fail(e) });
+  return KvStore.open(backend, {
+    compactionBatchLimit: 2,
+    logger: quiet,
+    onFatal: (e) => assert.fail(e),
+  });
 }
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -29,7 +35,10 @@ test('reads see only durable revisions; writes become visible when their batch l
   assert.equal(s.committedRev, 1, 'not durable yet');
   const before = await s.range('a', undefined, DEFAULT_RANGE_OPTIONS);
   assert.equal(before.kvs.length, 0, 'a pending write is invisible');
-  await assert.rejects(s.range('a', undefined, { ...DEFAULT_RANGE_OPTIONS, revision: 2 }), FutureRevisionError);
+  await assert.rejects(
+    s.range('a', undefined, { ...DEFAULT_RANGE_OPTIONS, revision: 2 }),
+    FutureRevisionError,
+  );
   await w.durable;
   const after = await s.range('a', undefined, DEFAULT_RANGE_OPTIONS);
   assert.equal(after.kvs[0]?.value.toString(), '1');
@@ -43,7 +52,10 @@ test('a pending overwrite leaves the durable value readable', async () => {
   const r = await s.range('a', undefined, DEFAULT_RANGE_OPTIONS);
   assert.equal(r.kvs[0]?.value.toString(), '1');
   await w.durable;
-  assert.equal((await s.range('a', undefined, DEFAULT_RANGE_OPTIONS)).kvs[0]?.value.toString(), '2');
+  assert.equal(
+    (await s.range('a', undefined, DEFAULT_RANGE_OPTIONS)).kvs[0]?.value.toString(),
+    '2',
+  );
 });
 
 test('history reads, compaction and restart', async () => {
@@ -60,14 +72,25 @@ test('history reads, compaction and restart', async () => {
   assert.equal(old.rev, 6, 'header revision is the current revision');
   const { done } = await s.compact(4);
   await done;
-  await assert.rejects(s.range('a', undefined, { ...DEFAULT_RANGE_OPTIONS, revision: 3 }), CompactedError);
+  await assert.rejects(
+    s.range('a', undefined, { ...DEFAULT_RANGE_OPTIONS, revision: 3 }),
+    CompactedError,
+  );
   const atCompact = await s.range('a', undefined, { ...DEFAULT_RANGE_OPTIONS, revision: 4 });
-  assert.equal(atCompact.kvs[0]?.value.toString(), '2', 'the newest version at the compact revision stays');
+  assert.equal(
+    atCompact.kvs[0]?.value.toString(),
+    '2',
+    'the newest version at the compact revision stays',
+  );
   await assert.rejects(s.compact(4), CompactedError);
   await assert.rejects(s.compact(7), FutureRevisionError);
   // Reopen on the same backend: index, revisions and compaction survive.
   await s.close();
-  const s2 = await KvStore.open(backend, { compactionBatchLimit: 2, logger: quiet, onFatal: (e) => assert.fail(e) });
+  const s2 = await KvStore.open(backend, {
+    compactionBatchLimit: 2,
+    logger: quiet,
+    onFatal: (e) => assert.fail(e),
+  });
   assert.equal(s2.currentRev, 6);
   assert.equal(s2.compactRev, 4);
   const r = await s2.range('a', undefined, DEFAULT_RANGE_OPTIONS);
@@ -82,7 +105,9 @@ test('history reads, compaction and restart', async () => {
 test('commit listeners get each revision once, in order, with sub-revision order', async () => {
   const s = await open();
   const seen: [number, string[]][] = [];
-  s.onCommit((rev: number, evs: Event[]) => seen.push([rev, evs.map((e) => `${e.type}:${e.kv.key.toString()}`)]));
+  s.onCommit((rev: number, evs: Event[]) =>
+    seen.push([rev, evs.map((e) => `${e.type}:${e.kv.key.toString()}`)]),
+  );
   await put(s, 'wa', '1');
   const w = s.write((txn) => {
     txn.put(b('wb'), 'wb', b('1'), 0n);
