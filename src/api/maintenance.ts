@@ -5,7 +5,7 @@ import type { MemberInfo } from '../cluster/membership.js';
 import { EtcdError } from '../errors.js';
 import type { KvStore } from '../mvcc/store.js';
 import { decodeKeyValue } from '../mvcc/kv-codec.js';
-import { revStart } from '../mvcc/revision.js';
+import { decodeSegment, SEGMENTS_END, SEGMENTS_START } from '../mvcc/segment.js';
 import { toBig, toNum, uint64, type Int64 } from './codec.js';
 import type { HeaderFactory } from './header.js';
 import { unary, type ServiceHandlers } from './rpc.js';
@@ -85,10 +85,13 @@ export function maintenanceService(d: MaintenanceDeps): ServiceHandlers {
       if (rev > store.committedRev) throw new EtcdError('futureRev');
       if (rev < store.compactRev) throw new EtcdError('compacted');
       let crc = 0;
-      for await (const chunk of store.backend.scan(revStart(0), revStart(rev + 1))) {
-        for (const [k, v] of chunk) {
-          decodeKeyValue(v); // validates every stored revision
-          crc = zlib.crc32(v, zlib.crc32(k, crc));
+      for await (const chunk of store.backend.scan(SEGMENTS_START, SEGMENTS_END, 64)) {
+        for (const [, seg] of chunk) {
+          for (const e of decodeSegment(seg)) {
+            if (e.main > rev) continue;
+            decodeKeyValue(e.kv); // validates every stored revision
+            crc = zlib.crc32(e.kv, crc);
+          }
         }
       }
       const res: Record<string, unknown> = {

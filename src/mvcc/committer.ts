@@ -8,9 +8,14 @@
  */
 import type { Backend, BatchOp } from '../storage/backend.js';
 import { META, u64 } from '../storage/schema.js';
+import { encodeSegment, segmentKey, type SegEntry } from './segment.js';
 
 export interface Batch<T> {
   ops: BatchOp[];
+  /** Revisions of every transaction in the batch, written as one segment. */
+  seg: SegEntry[];
+  /** Last main revision in `seg` (the segment's key), 0 when the batch has no revisions. */
+  segEnd: number;
   items: T[];
   maxRev: number;
   promise: Promise<void>;
@@ -27,7 +32,7 @@ function newBatch<T>(): Batch<T> {
   });
   // A failed batch is fatal and reported through onFatal; waiting writers get the rejection.
   promise.catch(() => undefined);
-  return { ops: [], items: [], maxRev: 0, promise, resolve, reject };
+  return { ops: [], seg: [], segEnd: 0, items: [], maxRev: 0, promise, resolve, reject };
 }
 
 export interface CommitterHooks<T> {
@@ -50,11 +55,15 @@ export class Committer<T> {
     this.hooks = hooks;
   }
 
-  /** Queues the ops of revision `rev`; resolves when they are durable. */
-  add(ops: BatchOp[], item: T, rev: number): Promise<void> {
+  /** Queues revision `rev`'s entries and extra ops; resolves when they are durable. */
+  add(ops: BatchOp[], item: T, rev: number, seg?: SegEntry[]): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     const b = (this.queued ??= newBatch<T>());
     for (const op of ops) b.ops.push(op);
+    if (seg && seg.length) {
+      for (const e of seg) b.seg.push(e);
+      b.segEnd = rev;
+    }
     b.items.push(item);
     if (rev > b.maxRev) b.maxRev = rev;
     this.schedule();
@@ -93,6 +102,8 @@ export class Committer<T> {
     const b = this.queued;
     this.queued = null;
     this.inflight = b;
+    if (b.seg.length)
+      b.ops.push({ type: 'put', key: segmentKey(b.segEnd), value: encodeSegment(b.seg) });
     b.ops.push({ type: 'put', key: META.currentRev, value: u64(b.maxRev) });
     this.backend.write(b.ops).then(
       () => {

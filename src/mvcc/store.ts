@@ -25,7 +25,16 @@ import { Committer, type Batch } from './committer.js';
 import { CompactedError, FutureRevisionError } from './errors.js';
 import { KeyIndex, type RevisionInfo } from './key-index.js';
 import { decodeKeyValue } from './kv-codec.js';
-import { parseRevKey, revKey, REV_KEYS_END, revStart } from './revision.js';
+import {
+  decodeSegment,
+  encodeSegment,
+  SegmentIndex,
+  segmentEnd,
+  segmentKey,
+  SEGMENTS_END,
+  SEGMENTS_START,
+  type SegEntry,
+} from './segment.js';
 import {
   SORT_DESCEND,
   SORT_NONE,
@@ -95,6 +104,8 @@ export class KvStore {
   readonly opts: StoreOptions;
   private readonly committer: Committer<CommitRecord>;
   private readonly listeners: CommitListener[] = [];
+  /** Where each revision segment ends (see segment.ts). */
+  private readonly segments = new SegmentIndex();
   private compaction: Promise<void> = Promise.resolve();
   private writing = false;
 
@@ -125,7 +136,7 @@ export class KvStore {
   // ---------------------------------------------------------------- reads
 
   /** Checks a requested read revision against the committed and compacted revisions. */
-  readRevision(rev: number): number {
+  checkReadRevision(rev: number): number {
     if (rev <= 0) return this.committedRev;
     if (rev > this.committedRev) throw new FutureRevisionError();
     if (rev < this.compactRev) throw new CompactedError();
@@ -134,7 +145,7 @@ export class KvStore {
 
   /** Range over the committed view (etcd's storeTxnRead.rangeKeys). */
   async range(key: BinKey, end: RangeEnd, o: RangeOptions): Promise<RangeResult> {
-    const rev = this.readRevision(o.revision);
+    const rev = this.checkReadRevision(o.revision);
     const { hits, count, more } = this.select(key, end, rev, o);
     if (o.countOnly) return { kvs: [], count, more, rev: this.committedRev };
     const kvs = await this.materialize(hits, rev);
@@ -230,20 +241,28 @@ export class KvStore {
       else (missing ??= []).push(i);
     }
     if (missing) {
-      const vals = await this.backend.getMany(
-        missing.map((i) => revKey(hits[i]!.info.main, hits[i]!.info.sub)),
-      );
-      for (let j = 0; j < missing.length; j++) {
-        const v = vals[j];
+      for (const i of missing) {
+        const { main, sub } = hits[i]!.info;
+        const bytes = await this.readRevision(main, sub);
         // A history read raced a compaction that removed the revision.
-        if (!v)
+        if (!bytes)
           throw rev < this.compactRev
             ? new CompactedError()
-            : new Error('revision missing from backend');
-        kvs[missing[j]!] = decodeKeyValue(v);
+            : new Error(`revision ${main}.${sub} missing from backend`);
+        kvs[i] = decodeKeyValue(bytes);
       }
     }
     return kvs;
+  }
+
+  /** The stored KeyValue bytes of a durable revision, or undefined if it is gone. */
+  async readRevision(main: number, sub: number): Promise<Buffer | undefined> {
+    const end = this.segments.find(main);
+    if (end === undefined) return undefined;
+    const seg = await this.backend.get(segmentKey(end));
+    if (!seg) return undefined;
+    for (const e of decodeSegment(seg)) if (e.main === main && e.sub === sub) return e.kv;
+    return undefined;
   }
 
   // ---------------------------------------------------------------- writes
@@ -278,6 +297,7 @@ export class KvStore {
       txn.ops,
       { rev, events: txn.events, entries: txn.entries },
       rev,
+      txn.segEntries,
     );
     return { result, rev, durable };
   }
@@ -296,6 +316,7 @@ export class KvStore {
 
   private onDurable(b: Batch<CommitRecord>): void {
     this.committedRev = b.maxRev;
+    if (b.segEnd) this.segments.add(b.segEnd);
     for (const rec of b.items) {
       for (const e of rec.entries) {
         if (e.pendingRev <= b.maxRev) {
@@ -353,28 +374,43 @@ export class KvStore {
       from = batch.length >= limit ? batch[batch.length - 1]![0] : undefined;
       if (from !== undefined) batch.pop();
       for (const [k, e] of batch) {
-        const empty = e.compact(rev, (m, s) => keep.add(revKey(m, s).toString('latin1')));
+        const empty = e.compact(rev, (m, s) => keep.add(revId(m, s)));
         if (empty && e.kv === null && e.pendingRev === 0) this.index.delete(k);
       }
       if (from !== undefined) await yieldToEventLoop();
     }
-    // 2. Backend: delete every revision <= rev that no key keeps.
+    // 2. Backend: rewrite every segment that holds a revision <= rev without the revisions no
+    //    key keeps; delete segments left empty.
     let deleted = 0;
-    const end = revStart(rev + 1);
     const pending: BatchOp[] = [];
-    for await (const chunk of this.backend.scan(revStart(0), end, limit)) {
-      for (const [k] of chunk) {
-        if (!keep.has(k.subarray(0, 18).toString('latin1'))) pending.push({ type: 'del', key: k });
+    const gone = new Set<number>();
+    for await (const chunk of this.backend.scan(SEGMENTS_START, SEGMENTS_END, 64)) {
+      let past = false;
+      for (const [k, v] of chunk) {
+        const entries = decodeSegment(v);
+        if (entries.length && entries[0]!.main > rev) {
+          past = true;
+          break;
+        }
+        const left = entries.filter((e) => e.main > rev || keep.has(revId(e.main, e.sub)));
+        if (left.length === entries.length) continue;
+        deleted += entries.length - left.length;
+        if (left.length === 0) {
+          pending.push({ type: 'del', key: k });
+          gone.add(segmentEnd(k));
+        } else {
+          pending.push({ type: 'put', key: k, value: encodeSegment(left) });
+        }
       }
-      if (pending.length >= limit) {
-        deleted += pending.length;
+      if (pending.length >= limit || past) {
         await this.backend.write(pending.splice(0));
         await yieldToEventLoop();
       }
+      if (past) break;
     }
     pending.push({ type: 'put', key: META.finishedCompactRev, value: u64(rev) });
-    deleted += pending.length - 1;
     await this.backend.write(pending);
+    this.segments.remove(gone);
     this.opts.logger.info(
       { revision: rev, deleted, tookMs: Date.now() - started },
       'finished compaction',
@@ -389,25 +425,13 @@ export class KvStore {
     const finished = Number(readU64(await b.get(META.finishedCompactRev)) ?? 0n);
     const scheduled = Number(readU64(await b.get(META.scheduledCompactRev)) ?? 0n);
     let maxRev = 1;
-    for await (const chunk of b.scan(revStart(0), REV_KEYS_END, 4096)) {
+    for await (const chunk of b.scan(SEGMENTS_START, SEGMENTS_END, 256)) {
       for (const [k, v] of chunk) {
-        const { main, sub, tombstone } = parseRevKey(k);
-        if (main > maxRev) maxRev = main;
-        const kv = decodeKeyValue(v);
-        const bin = toBin(kv.key);
-        let entry = this.index.get(bin);
-        if (tombstone) {
-          if (!entry || !entry.live) continue;
-          entry.tombstone(main, sub);
-          entry.kv = null;
-          continue;
+        this.segments.add(segmentEnd(k));
+        for (const e of decodeSegment(v)) {
+          if (e.main > maxRev) maxRev = e.main;
+          this.restoreEntry(e);
         }
-        if (!entry) {
-          entry = new KeyIndex(kv.key);
-          this.index.set(bin, entry);
-        }
-        entry.restore(main, sub, kv.createRevision, kv.version);
-        entry.kv = kv;
       }
     }
     this.currentRev = this.committedRev = Math.max(maxRev, metaRev, scheduled, finished, 1);
@@ -418,11 +442,34 @@ export class KvStore {
     }
   }
 
+  private restoreEntry(e: SegEntry): void {
+    const kv = decodeKeyValue(e.kv);
+    const bin = toBin(kv.key);
+    let entry = this.index.get(bin);
+    if (e.tombstone) {
+      if (!entry || !entry.live) return;
+      entry.tombstone(e.main, e.sub);
+      entry.kv = null;
+      return;
+    }
+    if (!entry) {
+      entry = new KeyIndex(Buffer.from(kv.key));
+      this.index.set(bin, entry);
+    }
+    entry.restore(e.main, e.sub, kv.createRevision, kv.version);
+    entry.kv = kv;
+  }
+
   /** Waits for queued writes and compactions; the backend is closed by the caller. */
   async close(): Promise<void> {
     await this.committer.drain();
     await this.compaction.catch(() => undefined);
   }
+}
+
+/** A revision as a set key: main and sub fit exactly in a float64 pair string. */
+function revId(main: number, sub: number): string {
+  return `${main}.${sub}`;
 }
 
 function yieldToEventLoop(): Promise<void> {

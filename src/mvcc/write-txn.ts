@@ -10,7 +10,7 @@ import type { BatchOp } from '../storage/backend.js';
 import type { BinKey, RangeEnd } from '../util/bytes.js';
 import { KeyIndex } from './key-index.js';
 import { encodeKeyValue } from './kv-codec.js';
-import { revKey } from './revision.js';
+import type { SegEntry } from './segment.js';
 import type { KvStore } from './store.js';
 import {
   EVENT_DELETE,
@@ -27,7 +27,10 @@ export class WriteTxn {
   /** The revision before this transaction. */
   readonly beginRev: number;
   readonly rev: number;
+  /** Raw backend ops that are not revisions (lease records). */
   readonly ops: BatchOp[] = [];
+  /** The revisions this transaction made, for the group commit's segment. */
+  readonly segEntries: SegEntry[] = [];
   readonly events: Event[] = [];
   readonly entries: KeyIndex[] = [];
   private readonly store: KvStore;
@@ -122,7 +125,7 @@ export class WriteTxn {
       lease,
     };
     entry.kv = kv;
-    this.ops.push({ type: 'put', key: revKey(this.rev, sub), value: encodeKeyValue(kv) });
+    this.segEntries.push({ main: this.rev, sub, tombstone: false, kv: encodeKeyValue(kv) });
     this.events.push({ type: EVENT_PUT, kv, prevKv: prev });
     if (prev && prev.lease !== 0n && prev.lease !== lease) store.leases.detach(prev.lease, bin);
     if (lease !== 0n && (!prev || prev.lease !== lease)) store.leases.attach(lease, bin);
@@ -150,7 +153,7 @@ export class WriteTxn {
       version: 0,
       lease: 0n,
     };
-    this.ops.push({ type: 'put', key: revKey(this.rev, sub, true), value: encodeKeyValue(tomb) });
+    this.segEntries.push({ main: this.rev, sub, tombstone: true, kv: encodeKeyValue(tomb) });
     this.events.push({
       type: EVENT_DELETE,
       kv: {
