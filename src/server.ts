@@ -198,6 +198,22 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   }
 
   lessor.start();
+  // The space quota (etcd's --quota-backend-bytes): raise NOSPACE once the backend outgrows it.
+  const quota = cfg.quotaBackendBytes === 0 ? 2 * 1024 ** 3 : cfg.quotaBackendBytes;
+  const quotaTimer =
+    quota > 0 && !cfg.inMemory
+      ? setInterval(() => {
+          if (alarms.has(ALARM_NOSPACE) || backend.diskSize() <= quota) return;
+          log.warn(
+            { quotaBytes: quota, dbSize: backend.diskSize() },
+            'database space exceeded; raising NOSPACE',
+          );
+          alarms
+            .activate(member.id, ALARM_NOSPACE)
+            .catch((err: unknown) => log.error({ err }, 'cannot raise alarm'));
+        }, 5000)
+      : null;
+  quotaTimer?.unref();
   let compactor: AutoCompactor | null = null;
   if (cfg.autoCompaction) {
     compactor = new AutoCompactor(store, cfg.autoCompaction, storeLog);
@@ -222,6 +238,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       compactor?.stop();
+      if (quotaTimer) clearInterval(quotaTimer);
       lessor.stop();
       await shutdown(server, 2000);
       await store.close();
