@@ -125,12 +125,17 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   };
 
   const server: grpc.Server = createGrpcServer({
-    maxReceiveBytes: cfg.maxRequestBytes + 512 * 1024,
+    // grpc-js's own limit is only a memory guard; the etcd limit is checked per call.
+    maxReceiveBytes: 4 * (cfg.maxRequestBytes + 512 * 1024),
     maxConcurrentStreams: cfg.maxConcurrentStreams,
     keepaliveTimeMs: cfg.grpcKeepaliveIntervalMs,
     keepaliveTimeoutMs: cfg.grpcKeepaliveTimeoutMs,
   });
-  const adapter = { logger: log.child({ module: 'grpc' }), slowRequestMs: 100 };
+  const adapter = {
+    logger: log.child({ module: 'grpc' }),
+    slowRequestMs: 100,
+    maxReceiveBytes: cfg.maxRequestBytes + 512 * 1024,
+  };
   addService(
     server,
     'etcdserverpb.KV',

@@ -36,8 +36,27 @@ export function protoRoot(): protobuf.Root {
   r.resolvePath = (_origin, target) => path.join(dir, target);
   r.loadSync(PROTO_FILES, { keepCase: true });
   r.resolveAll();
+  setBytesDefaults(r);
   root = r;
   return r;
+}
+
+const EMPTY_BYTES = Buffer.alloc(0);
+
+/**
+ * protobufjs gives an unset `bytes` field an empty Array as its default; make it an empty
+ * Buffer so every decoded bytes field is a Buffer whether it was sent or not.
+ */
+function setBytesDefaults(ns: protobuf.NamespaceBase): void {
+  for (const obj of ns.nestedArray) {
+    if (obj instanceof protobuf.Type) {
+      for (const f of obj.fieldsArray) {
+        if (f.type === 'bytes' && !f.repeated)
+          (obj.ctor.prototype as Record<string, unknown>)[f.name] = EMPTY_BYTES;
+      }
+    }
+    if (obj instanceof protobuf.Namespace) setBytesDefaults(obj);
+  }
 }
 
 export function messageType(name: string): protobuf.Type {

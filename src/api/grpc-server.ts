@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
-import { Code } from '../errors.js';
+import { Code, RpcError } from '../errors.js';
 import { serviceType } from './codec.js';
 import { toStatus } from './errors.js';
 import type { CallContext, DuplexStream, Handler, ServiceHandlers } from './rpc.js';
@@ -18,6 +18,11 @@ export interface Logger {
 
 export interface AdapterOptions {
   logger: Logger;
+  /**
+   * Largest request message accepted (etcd: --max-request-bytes + 512 KiB). Checked here so the
+   * error carries grpc-go's text; grpc-js's own limit sits higher as a memory guard.
+   */
+  maxReceiveBytes: number;
   /** Requests slower than this are logged as warnings (etcd warns at 100 ms for applies). */
   slowRequestMs: number;
 }
@@ -125,7 +130,14 @@ function wrap(h: Handler, path: string, opts: AdapterOptions): grpc.UntypedHandl
         };
         let r: object | Promise<object>;
         try {
-          r = h.fn(call.request as never, context(call.metadata, call.request));
+          const ctx = context(call.metadata, call.request);
+          if (ctx.requestBytes > opts.maxReceiveBytes) {
+            throw new RpcError(
+              Code.RESOURCE_EXHAUSTED,
+              `grpc: received message larger than max (${ctx.requestBytes} vs. ${opts.maxReceiveBytes})`,
+            );
+          }
+          r = h.fn(call.request as never, ctx);
         } catch (err) {
           done(err, null);
           return;

@@ -6,13 +6,7 @@
 import { toBig, toNum } from '../api/codec.js';
 import { EtcdError } from '../errors.js';
 import type { KvStore } from '../mvcc/store.js';
-import {
-  SORT_ASCEND,
-  SORT_NONE,
-  TARGET_KEY,
-  type RangeOptions,
-  type RangeResult,
-} from '../mvcc/types.js';
+import type { RangeOptions, RangeResult } from '../mvcc/types.js';
 import type { WriteTxn } from '../mvcc/write-txn.js';
 import { rangeEndOf, toBin } from '../util/bytes.js';
 import { applyCompare } from './compare.js';
@@ -47,10 +41,9 @@ export interface KvServerOptions {
   maxTxnOps: number;
 }
 
-/** RangeRequest → store options, with etcd's rule that a non-KEY sort target implies ASCEND. */
+/** RangeRequest → store options. */
 export function rangeOptions(r: RangeRequest): RangeOptions {
-  let sortOrder = r.sort_order;
-  if (sortOrder === SORT_NONE && r.sort_target !== TARGET_KEY) sortOrder = SORT_ASCEND;
+  const sortOrder = r.sort_order;
   return {
     revision: toNum(r.revision),
     limit: toNum(r.limit),

@@ -36,6 +36,7 @@ import {
   type SegEntry,
 } from './segment.js';
 import {
+  SORT_ASCEND,
   SORT_DESCEND,
   SORT_NONE,
   TARGET_CREATE,
@@ -92,6 +93,28 @@ interface Hit {
   info: RevisionInfo;
 }
 
+/** The keys a range picked (see KvStore.select). */
+export interface Selection {
+  hits: Hit[];
+  count: number;
+  more: boolean;
+  /** SORT_ASCEND/SORT_DESCEND when the kvs still have to be sorted by value and cut. */
+  byValue: number;
+}
+
+/** Sorts by value and applies the limit when the selection asked for it. */
+export function finishByValue(
+  kvs: KeyValue[],
+  sel: Selection,
+  o: RangeOptions,
+): { kvs: KeyValue[]; more: boolean } {
+  if (sel.byValue === SORT_NONE) return { kvs, more: sel.more };
+  const sign = sel.byValue === SORT_DESCEND ? -1 : 1;
+  kvs.sort((a, b) => sign * Buffer.compare(a.value, b.value));
+  const more = o.limit > 0 && kvs.length > o.limit;
+  return { kvs: more ? kvs.slice(0, o.limit) : kvs, more };
+}
+
 export class KvStore {
   readonly index: BTree<BinKey, KeyIndex> = new sortedBtree.default<BinKey, KeyIndex>();
   /** Newest applied revision (may not be durable yet). */
@@ -99,6 +122,8 @@ export class KvStore {
   /** Newest durable revision: what reads of "now" see. */
   committedRev = 1;
   compactRev = 0;
+  /** False until the first Compact (etcd's compactMainRev of -1). */
+  private compactedOnce = false;
   leases: LeaseHooks = noLeases;
   readonly backend: Backend;
   readonly opts: StoreOptions;
@@ -143,24 +168,13 @@ export class KvStore {
     return rev;
   }
 
-  /** Range over the committed view (etcd's storeTxnRead.rangeKeys). */
+  /** Range over the committed view (etcd's storeTxnRead.rangeKeys plus apply.go's Range). */
   async range(key: BinKey, end: RangeEnd, o: RangeOptions): Promise<RangeResult> {
     const rev = this.checkReadRevision(o.revision);
-    const { hits, count, more } = this.select(key, end, rev, o);
-    if (o.countOnly) return { kvs: [], count, more, rev: this.committedRev };
-    const kvs = await this.materialize(hits, rev);
-    if (o.sortTarget === TARGET_VALUE && o.sortOrder !== SORT_NONE) {
-      // VALUE sort needs the values, so it was not done in select(); the limit is applied here.
-      sortKvs(kvs, o.sortOrder === SORT_DESCEND);
-      const limited = o.limit > 0 && kvs.length > o.limit;
-      return {
-        kvs: limited ? kvs.slice(0, o.limit) : kvs,
-        count,
-        more: limited,
-        rev: this.committedRev,
-      };
-    }
-    return { kvs, count, more, rev: this.committedRev };
+    const sel = this.select(key, end, rev, o);
+    if (o.countOnly) return { kvs: [], count: sel.count, more: false, rev: this.committedRev };
+    const kvs = await this.materialize(sel.hits, rev);
+    return { ...finishByValue(kvs, sel, o), count: sel.count, rev: this.committedRev };
   }
 
   /** The key's kv at revision `rev` of the committed view, or null. Used by watch for prev_kv. */
@@ -174,32 +188,26 @@ export class KvStore {
   }
 
   /**
-   * Picks the keys of a range at `rev`, applies the min/max filters, sorting (except by value)
-   * and the limit, using only the index. `count` is the number of keys in the range at `rev`,
-   * before filters and limit, as etcd reports it.
+   * Picks the keys of a range at `rev` using only the index, as etcd's Range does: with a sort
+   * order or a min/max filter it takes every key, otherwise the first limit+1 keys in key order;
+   * then sorts (sort_order NONE with a non-KEY target sorts ASCEND) and cuts to `limit`.
+   * `count` is every key in the range at `rev`, before filters and limit. Sorting by value
+   * needs the values, so for it the cut is left to finishByValue().
    */
-  select(
-    key: BinKey,
-    end: RangeEnd,
-    rev: number,
-    o: RangeOptions,
-  ): { hits: Hit[]; count: number; more: boolean } {
-    let hits: Hit[] = [];
+  select(key: BinKey, end: RangeEnd, rev: number, o: RangeOptions): Selection {
+    const hits: Hit[] = [];
     let count = 0;
     const filtered =
       o.minModRevision > 0 ||
       o.maxModRevision > 0 ||
       o.minCreateRevision > 0 ||
       o.maxCreateRevision > 0;
-    const sorting =
-      o.sortOrder !== SORT_NONE && !(o.sortTarget === TARGET_KEY && o.sortOrder === 1);
-    // Without filters or sorting, only limit+1 hits are needed (more), but count needs them all.
-    const want = !filtered && !sorting && o.limit > 0 ? o.limit : Infinity;
+    const want = o.limit > 0 && o.sortOrder === SORT_NONE && !filtered ? o.limit + 1 : Infinity;
     const visit = (entry: KeyIndex): void => {
       const info = entry.get(rev);
       if (!info) return;
       count++;
-      if (hits.length >= want) return;
+      if (hits.length >= want || o.countOnly) return;
       if (filtered) {
         if (o.minModRevision > 0 && info.main < o.minModRevision) return;
         if (o.maxModRevision > 0 && info.main > o.maxModRevision) return;
@@ -216,16 +224,16 @@ export class KvStore {
     } else if (key < end) {
       this.index.forRange(key, end, false, (_k: BinKey, e: KeyIndex) => visit(e));
     }
-    let more = false;
-    if (o.countOnly) return { hits: [], count, more: false };
-    if (sorting && o.sortTarget !== TARGET_VALUE)
-      sortHits(hits, o.sortTarget, o.sortOrder === SORT_DESCEND);
-    const total = filtered || sorting ? hits.length : count;
-    if (o.limit > 0 && total > o.limit) {
-      more = true;
-      if (!(sorting && o.sortTarget === TARGET_VALUE)) hits = hits.slice(0, o.limit);
+    const order =
+      o.sortOrder === SORT_NONE && o.sortTarget !== TARGET_KEY ? SORT_ASCEND : o.sortOrder;
+    if (o.sortTarget === TARGET_VALUE && order !== SORT_NONE) {
+      return { hits, count, more: false, byValue: order };
     }
-    return { hits, count, more };
+    if (order !== SORT_NONE && !(o.sortTarget === TARGET_KEY && order === SORT_ASCEND)) {
+      sortHits(hits, o.sortTarget, order === SORT_DESCEND);
+    }
+    const more = o.limit > 0 && hits.length > o.limit;
+    return { hits: more ? hits.slice(0, o.limit) : hits, count, more, byValue: SORT_NONE };
   }
 
   /** Turns index hits into kvs: from the value cache when possible, else from the backend. */
@@ -349,7 +357,10 @@ export class KvStore {
    * scheduled durably; `done` resolves when the backend has been cleaned (Compact physical).
    */
   async compact(rev: number): Promise<{ done: Promise<void> }> {
-    if (rev <= this.compactRev) throw new CompactedError();
+    // etcd starts with no compaction at all (compactMainRev -1), so the first Compact(0)
+    // succeeds as a no-op and only later ones at or below the compacted revision fail.
+    if (rev <= this.compactRev && !(rev === 0 && !this.compactedOnce)) throw new CompactedError();
+    this.compactedOnce = true;
     if (rev > this.currentRev) throw new FutureRevisionError();
     this.compactRev = rev;
     await this.committer.waitFor(rev, this.committedRev);
@@ -436,6 +447,7 @@ export class KvStore {
     }
     this.currentRev = this.committedRev = Math.max(maxRev, metaRev, scheduled, finished, 1);
     this.compactRev = Math.max(finished, scheduled);
+    this.compactedOnce = this.compactRev > 0;
     if (scheduled > finished) {
       // A compaction was cut short by a crash: finish it before serving.
       await this.runCompaction(scheduled);
@@ -495,9 +507,4 @@ function sortHits(hits: Hit[], target: number, desc: boolean): void {
     const y = key(b);
     return x < y ? -sign : x > y ? sign : 0;
   });
-}
-
-function sortKvs(kvs: KeyValue[], desc: boolean): void {
-  const sign = desc ? -1 : 1;
-  kvs.sort((a, b) => sign * Buffer.compare(a.value, b.value));
 }

@@ -11,7 +11,7 @@ import type { BinKey, RangeEnd } from '../util/bytes.js';
 import { KeyIndex } from './key-index.js';
 import { encodeKeyValue } from './kv-codec.js';
 import type { SegEntry } from './segment.js';
-import type { KvStore } from './store.js';
+import { finishByValue, type KvStore } from './store.js';
 import {
   EVENT_DELETE,
   EVENT_PUT,
@@ -79,20 +79,11 @@ export class WriteTxn {
    */
   range(key: BinKey, end: RangeEnd, o: RangeOptions): RangeResult {
     const rev = this.readRev;
-    const { hits, count, more } = this.store.select(key, end, rev, o);
-    if (o.countOnly) return { kvs: [], count, more, rev };
+    const sel = this.store.select(key, end, rev, o);
+    if (o.countOnly) return { kvs: [], count: sel.count, more: false, rev };
     // At the newest revision every hit is the entry's cached kv.
-    let kvs = hits.map((h) => h.entry.kv!);
-    let m = more;
-    if (o.sortTarget === 4 && o.sortOrder !== 0) {
-      const sign = o.sortOrder === 2 ? -1 : 1;
-      kvs.sort((a, b) => sign * Buffer.compare(a.value, b.value));
-      if (o.limit > 0 && kvs.length > o.limit) {
-        kvs = kvs.slice(0, o.limit);
-        m = true;
-      }
-    }
-    return { kvs, count, more: m, rev };
+    const kvs = sel.hits.map((h) => h.entry.kv!);
+    return { ...finishByValue(kvs, sel, o), count: sel.count, rev };
   }
 
   private track(entry: KeyIndex): void {
