@@ -61,7 +61,11 @@ export class KeyIndex {
     const g = this.current;
     if (g.revs.length === 0) {
       g.created = main;
-      g.ver = 0;
+      g.ver = 1;
+      // A literal has room for exactly one pair; push() on [] would reserve 17 slots, and most
+      // keys are written once.
+      g.revs = [main, sub];
+      return 1;
     }
     g.revs.push(main, sub);
     g.ver++;
@@ -71,8 +75,12 @@ export class KeyIndex {
   /** Rebuilds a revision read from the backend, taking version and creation from the stored kv. */
   restore(main: number, sub: number, created: number, ver: number): void {
     const g = this.current;
-    if (g.revs.length === 0) g.created = created;
-    g.revs.push(main, sub);
+    if (g.revs.length === 0) {
+      g.created = created;
+      g.revs = [main, sub];
+    } else {
+      g.revs.push(main, sub);
+    }
     g.ver = ver;
   }
 

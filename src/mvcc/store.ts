@@ -465,7 +465,7 @@ export class KvStore {
       return;
     }
     if (!entry) {
-      entry = new KeyIndex(Buffer.from(kv.key));
+      entry = new KeyIndex(kv.key);
       this.index.set(bin, entry);
     }
     entry.restore(e.main, e.sub, kv.createRevision, kv.version);

@@ -9,7 +9,7 @@
 import type { BatchOp } from '../storage/backend.js';
 import type { BinKey, RangeEnd } from '../util/bytes.js';
 import { KeyIndex } from './key-index.js';
-import { encodeKeyValue } from './kv-codec.js';
+import { encodeKeyValue, ownCopy } from './kv-codec.js';
 import type { SegEntry } from './segment.js';
 import { finishByValue, type KvStore } from './store.js';
 import {
@@ -100,7 +100,8 @@ export class WriteTxn {
     const store = this.store;
     let entry = store.index.get(bin);
     if (!entry) {
-      entry = new KeyIndex(key);
+      // Copies: request buffers can be views into much larger socket reads.
+      entry = new KeyIndex(ownCopy(key));
       store.index.set(bin, entry);
     }
     const prev = entry.kv;
@@ -109,7 +110,7 @@ export class WriteTxn {
     const version = entry.put(this.rev, sub);
     const kv: KeyValue = {
       key: entry.key,
-      value,
+      value: ownCopy(value),
       createRevision: prev ? prev.createRevision : this.rev,
       modRevision: this.rev,
       version,
