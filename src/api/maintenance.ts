@@ -64,7 +64,8 @@ export function maintenanceService(d: MaintenanceDeps): ServiceHandlers {
         const a = await d.alarms.deactivate(memberId, req.alarm);
         if (a) alarms = [a];
       }
-      const res: Record<string, unknown> = { header: header.make(store.committedRev) };
+      // etcd 3.4 sends Alarm responses without a header (3.5 added one).
+      const res: Record<string, unknown> = {};
       if (alarms.length) res['alarms'] = alarms.map(wireAlarm);
       return res;
     }),
@@ -83,7 +84,8 @@ export function maintenanceService(d: MaintenanceDeps): ServiceHandlers {
       let rev = toNum(req.revision);
       if (rev <= 0) rev = store.committedRev;
       if (rev > store.committedRev) throw new EtcdError('futureRev');
-      if (rev < store.compactRev) throw new EtcdError('compacted');
+      // Unlike Range, HashKV refuses the compact revision itself.
+      if (rev <= store.compactRev) throw new EtcdError('compacted');
       let crc = 0;
       for await (const chunk of store.backend.scan(SEGMENTS_START, SEGMENTS_END, 64)) {
         for (const [, seg] of chunk) {
@@ -98,7 +100,9 @@ export function maintenanceService(d: MaintenanceDeps): ServiceHandlers {
         header: header.make(store.committedRev),
         hash: crc >>> 0,
       };
-      if (store.compactRev) res['compact_revision'] = store.compactRev;
+      // etcd reports -1 before the first compaction (its compactMainRev starts at -1).
+      const compactRev = store.hasCompacted ? store.compactRev : -1;
+      if (compactRev !== 0) res['compact_revision'] = compactRev;
       return res;
     }),
     MoveLeader: unary(() => {

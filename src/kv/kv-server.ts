@@ -90,7 +90,7 @@ export class KvServer {
   async put(r: PutRequest): Promise<KvResult> {
     checkPutRequest(r);
     const { result, rev, durable } = this.store.write((txn) => {
-      this.checkPut(txn, r);
+      this.checkPut(txn, r, false);
       return this.applyPut(txn, r);
     });
     await durable;
@@ -127,13 +127,17 @@ export class KvServer {
 
   // ------------------------------------------------------------------ put / delete
 
-  /** Checks that can only be made against the store (etcd's checkRequestPut). */
-  private checkPut(txn: WriteTxn, r: PutRequest): void {
-    if (r.ignore_value || r.ignore_lease) {
-      if (!txn.get(toBin(r.key))) throw new EtcdError('keyNotFound');
-    }
+  /**
+   * Checks that can only be made against the store. A plain Put looks up the lease first
+   * (etcd's apply.go Put); inside a txn the missing-key check comes first (checkRequestPut).
+   */
+  private checkPut(txn: WriteTxn, r: PutRequest, inTxn: boolean): void {
     const lease = toBig(r.lease);
-    if (lease !== 0n && !this.leases.exists(lease)) throw new EtcdError('leaseNotFound');
+    const leaseMissing = lease !== 0n && !this.leases.exists(lease);
+    if (leaseMissing && !inTxn) throw new EtcdError('leaseNotFound');
+    if ((r.ignore_value || r.ignore_lease) && !txn.get(toBin(r.key)))
+      throw new EtcdError('keyNotFound');
+    if (leaseMissing) throw new EtcdError('leaseNotFound');
   }
 
   private applyPut(txn: WriteTxn, r: PutRequest): Record<string, unknown> {
@@ -177,14 +181,24 @@ export class KvServer {
 
   /** Before anything is applied: fails the whole txn if an op on the chosen path would fail. */
   private checkPath(txn: WriteTxn, r: TxnRequest, path: boolean[], pre: Prefetched): void {
+    // etcd checks every put on the chosen path (nested txns included) before any range.
+    this.walkPath(r, path.slice(), (op) => {
+      if (op.request_put) this.checkPut(txn, op.request_put, true);
+    });
+    this.walkPath(r, path.slice(), (op) => {
+      if (!op.request_range) return;
+      const p = pre.get(op.request_range);
+      if (p && !p.ok) throw p.err;
+      if (!p && toNum(op.request_range.revision) > txn.beginRev) throw new EtcdError('futureRev');
+    });
+  }
+
+  /** Calls `fn` for every op on the path the compares chose, depth first. */
+  private walkPath(r: TxnRequest, path: boolean[], fn: (op: RequestOp) => void): void {
     const ok = path.shift()!;
     for (const op of ok ? r.success : r.failure) {
-      if (op.request_put) this.checkPut(txn, op.request_put);
-      else if (op.request_range) {
-        const p = pre.get(op.request_range);
-        if (p && !p.ok) throw p.err;
-        if (!p && toNum(op.request_range.revision) > txn.beginRev) throw new EtcdError('futureRev');
-      } else if (op.request_txn) this.checkPath(txn, op.request_txn, path, pre);
+      fn(op);
+      if (op.request_txn) this.walkPath(op.request_txn, path, fn);
     }
   }
 

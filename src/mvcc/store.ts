@@ -124,6 +124,10 @@ export class KvStore {
   compactRev = 0;
   /** False until the first Compact (etcd's compactMainRev of -1). */
   private compactedOnce = false;
+
+  get hasCompacted(): boolean {
+    return this.compactedOnce;
+  }
   leases: LeaseHooks = noLeases;
   readonly backend: Backend;
   readonly opts: StoreOptions;

@@ -17,8 +17,14 @@ import type { ServerHandle } from '../helpers/server-process.js';
 const skipReason = etcdctlSkipReason() ?? realEtcdSkipReason() ?? ourServerSkipReason();
 
 /** Starts a fresh real etcd and a fresh server of ours; both are destroyed after the test. */
-async function freshPair(t: TestContext, name: string): Promise<{ real: ServerHandle; ours: ServerHandle }> {
-  const [real, ours] = await Promise.allSettled([startRealEtcd({ name }), startOurServer({ name })]);
+async function freshPair(
+  t: TestContext,
+  name: string,
+): Promise<{ real: ServerHandle; ours: ServerHandle }> {
+  const [real, ours] = await Promise.allSettled([
+    startRealEtcd({ name }),
+    startOurServer({ name }),
+  ]);
   t.after(async () => {
     if (real.status === 'fulfilled') await real.value.destroy();
     if (ours.status === 'fulfilled') await ours.value.destroy();
@@ -156,8 +162,36 @@ void test('get: --order and --sort-by for every target', async (t) => {
     steps.push(ok('get', '', '--prefix', '--sort-by', target));
     steps.push(ok('get', '', '--prefix', '--sort-by', target, '--order', 'ASCEND', '--keys-only'));
     steps.push(ok('get', '', '--prefix', '--sort-by', target, '--order', 'DESCEND'));
-    steps.push(ok('get', '', '--prefix', '--sort-by', target, '--order', 'DESCEND', '--limit', '2', '-w', 'json'));
-    steps.push(ok('get', 'a', '--prefix', '--sort-by', target, '--order', 'ASCEND', '--limit', '1', '-w', 'json'));
+    steps.push(
+      ok(
+        'get',
+        '',
+        '--prefix',
+        '--sort-by',
+        target,
+        '--order',
+        'DESCEND',
+        '--limit',
+        '2',
+        '-w',
+        'json',
+      ),
+    );
+    steps.push(
+      ok(
+        'get',
+        'a',
+        '--prefix',
+        '--sort-by',
+        target,
+        '--order',
+        'ASCEND',
+        '--limit',
+        '1',
+        '-w',
+        'json',
+      ),
+    );
   }
   steps.push(
     ok('get', '', '--prefix', '--order', 'DESCEND'),
@@ -294,8 +328,23 @@ void test('txn: non-interactive and -i, both branches, every compare kind', asyn
     txn(txnOk, ['-w', 'fields']),
     ok('get', 't2', '-w', 'json'),
     // failure branch
-    txn(['mod("t1") < "2"', '', 'put t2 yes', '', 'get t1 --prefix', 'get t --prefix --limit=1', 'put t3 fb', '', ''].join('\n')),
-    txn(['version("t1") > "1"', '', 'put t2 yes', '', 'get t --prefix', '', ''].join('\n'), ['-w', 'json']),
+    txn(
+      [
+        'mod("t1") < "2"',
+        '',
+        'put t2 yes',
+        '',
+        'get t1 --prefix',
+        'get t --prefix --limit=1',
+        'put t3 fb',
+        '',
+        '',
+      ].join('\n'),
+    ),
+    txn(['version("t1") > "1"', '', 'put t2 yes', '', 'get t --prefix', '', ''].join('\n'), [
+      '-w',
+      'json',
+    ]),
     // every comparison operator on every target
     ...[
       'value("t1") = "v1"',
@@ -326,11 +375,49 @@ void test('txn: non-interactive and -i, both branches, every compare kind', asyn
       'mod("missing") < "1"',
     ].map((cmp) => txn(`${cmp}\n\nget t1 --keys-only\n\nget t3 --keys-only\n\n`)),
     // several compares are ANDed
-    txn(['value("t1") = "v1"', 'version("t2") = "1"', '', 'put both true', '', 'put both false', '', ''].join('\n')),
+    txn(
+      [
+        'value("t1") = "v1"',
+        'version("t2") = "1"',
+        '',
+        'put both true',
+        '',
+        'put both false',
+        '',
+        '',
+      ].join('\n'),
+    ),
     ok('get', 'both'),
     // ops see earlier ops of the same txn; puts with flags inside txn
-    txn(['', 'put s1 a', 'get s1', 'put s1 b --prev-kv', 'del s1 --prev-kv', 'get s --prefix', '', '', ''].join('\n'), ['-w', 'json'], 'fail'),
-    txn(['', 'put s1 a', 'get s1', 'put s2 b --prev-kv', 'del s3 --prev-kv', 'get s --prefix', '', '', ''].join('\n'), ['-w', 'json']),
+    txn(
+      [
+        '',
+        'put s1 a',
+        'get s1',
+        'put s1 b --prev-kv',
+        'del s1 --prev-kv',
+        'get s --prefix',
+        '',
+        '',
+        '',
+      ].join('\n'),
+      ['-w', 'json'],
+      'fail',
+    ),
+    txn(
+      [
+        '',
+        'put s1 a',
+        'get s1',
+        'put s2 b --prev-kv',
+        'del s3 --prev-kv',
+        'get s --prefix',
+        '',
+        '',
+        '',
+      ].join('\n'),
+      ['-w', 'json'],
+    ),
     txn(['', 'put r1 a', 'del r --prefix', '', '', ''].join('\n'), [], 'fail'),
     txn(['', 'del r --prefix', 'del r1', 'del r --from-key', '', '', ''].join('\n')),
     // errors
@@ -347,9 +434,22 @@ void test('txn: non-interactive and -i, both branches, every compare kind', asyn
 
 void test('txn: operation limit (128 ok, 129 rejected)', async (t) => {
   const puts = (n: number): string =>
-    ['', ...Array.from({ length: n }, (_, i) => `put op${String(i).padStart(3, '0')} v`), '', '', ''].join('\n');
+    [
+      '',
+      ...Array.from({ length: n }, (_, i) => `put op${String(i).padStart(3, '0')} v`),
+      '',
+      '',
+      '',
+    ].join('\n');
   const cmps = (n: number): string =>
-    [...Array.from({ length: n }, (_, i) => `version("c${i}") = "0"`), '', 'put cmp ok', '', '', ''].join('\n');
+    [
+      ...Array.from({ length: n }, (_, i) => `version("c${i}") = "0"`),
+      '',
+      'put cmp ok',
+      '',
+      '',
+      '',
+    ].join('\n');
   await differential(t, 'txnlimit', [
     txn(puts(128)),
     txn(puts(129), [], 'fail'),

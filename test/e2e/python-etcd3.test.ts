@@ -21,7 +21,11 @@ type Transcript = [string, Json][];
 
 async function runScenario(server: ServerHandle): Promise<Transcript> {
   const r = await python([SCRIPT, server.host, String(server.port)], { timeoutMs: 180_000 });
-  assert.equal(r.code, 0, `kv_scenario.py failed against ${server.kind}:\n${describeRun(r)}\n--- server output ---\n${server.logs().slice(-4000)}`);
+  assert.equal(
+    r.code,
+    0,
+    `kv_scenario.py failed against ${server.kind}:\n${describeRun(r)}\n--- server output ---\n${server.logs().slice(-4000)}`,
+  );
   const parsed = JSON.parse(r.stdout) as { transcript: Transcript };
   return parsed.transcript;
 }
@@ -32,8 +36,12 @@ function checkStatus(label: string, result: Json, kind: string): string[] {
   if (result === null || typeof result !== 'object' || Array.isArray(result)) return problems;
   if ('error' in result) return [`${label}: status() raised ${JSON.stringify(result)}`];
   const ids = (result.member_ids ?? []) as string[];
-  if (result.leader_found !== true) problems.push(`${label}: ${kind}: Status.leader not found among MemberList ids ${JSON.stringify(ids)}`);
-  else if (!ids.includes(result.leader_id as string)) problems.push(`${label}: ${kind}: leader id is not a member id`);
+  if (result.leader_found !== true)
+    problems.push(
+      `${label}: ${kind}: Status.leader not found among MemberList ids ${JSON.stringify(ids)}`,
+    );
+  else if (!ids.includes(result.leader_id as string))
+    problems.push(`${label}: ${kind}: leader id is not a member id`);
   return problems;
 }
 
@@ -54,8 +62,10 @@ function normalise(value: Json, server: ServerHandle, key = ''): Json {
   const nonZero = value !== 0 && value !== '0' && value !== null && value !== '';
   if (ID_KEYS.has(key) && nonZero) return '<ID>';
   if (TERM_KEYS.has(key) && nonZero) return '<TERM>';
-  if ((key === 'db_size' || key === 'raft_index') && typeof value === 'number') return value > 0 ? '<POSITIVE>' : value;
-  if (key === 'version' && typeof value === 'string' && /^\d+\.\d+\.\d+/.test(value)) return '<VERSION>';
+  if ((key === 'db_size' || key === 'raft_index') && typeof value === 'number')
+    return value > 0 ? '<POSITIVE>' : value;
+  if (key === 'version' && typeof value === 'string' && /^\d+\.\d+\.\d+/.test(value))
+    return '<VERSION>';
   if (typeof value === 'string') return value.split(server.endpoint).join('<EP>');
   return value;
 }
@@ -68,7 +78,10 @@ void test('python-etcd3 0.12 KV scenario: transcript matches real etcd', async (
     t.skip(pySkip ?? skip);
     return;
   }
-  const [realS, oursS] = await Promise.allSettled([startRealEtcd({ name: 'py' }), startOurServer({ name: 'py' })]);
+  const [realS, oursS] = await Promise.allSettled([
+    startRealEtcd({ name: 'py' }),
+    startOurServer({ name: 'py' }),
+  ]);
   t.after(async () => {
     if (realS.status === 'fulfilled') await realS.value.destroy();
     if (oursS.status === 'fulfilled') await oursS.value.destroy();
@@ -81,11 +94,14 @@ void test('python-etcd3 0.12 KV scenario: transcript matches real etcd', async (
   const [expected, actual] = await Promise.all([runScenario(real), runScenario(ours)]);
 
   // The script itself must be sound against the reference.
-  const realProblems = expected.flatMap(([label, r]) => (label.startsWith('status') ? checkStatus(label, r, 'real etcd') : []));
+  const realProblems = expected.flatMap(([label, r]) =>
+    label.startsWith('status') ? checkStatus(label, r, 'real etcd') : [],
+  );
   assert.deepEqual(realProblems, [], 'test bug: real etcd transcript fails its own checks');
 
   const problems: string[] = [];
-  for (const [label, r] of actual) if (label.startsWith('status')) problems.push(...checkStatus(label, r, ours.kind));
+  for (const [label, r] of actual)
+    if (label.startsWith('status')) problems.push(...checkStatus(label, r, ours.kind));
 
   const byLabel = new Map(actual.map(([l, r]) => [l, r]));
   for (const [label, exp] of expected) {
@@ -96,9 +112,12 @@ void test('python-etcd3 0.12 KV scenario: transcript matches real etcd', async (
     const diffs = valueDiff(normalise(exp, real), normalise(byLabel.get(label)!, ours));
     if (diffs.length > 0) problems.push(`${label}:\n${diffs.map((d) => `    ${d}`).join('\n')}`);
   }
-  if (actual.length !== expected.length) problems.push(`transcript length: expected ${expected.length}, got ${actual.length}`);
+  if (actual.length !== expected.length)
+    problems.push(`transcript length: expected ${expected.length}, got ${actual.length}`);
 
   if (problems.length > 0) {
-    assert.fail(`${problems.length} python-etcd3 steps differ between real etcd and ${ours.kind}:\n\n${problems.join('\n\n')}`);
+    assert.fail(
+      `${problems.length} python-etcd3 steps differ between real etcd and ${ours.kind}:\n\n${problems.join('\n\n')}`,
+    );
   }
 });

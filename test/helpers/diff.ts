@@ -40,7 +40,9 @@ export function lineDiff(expected: string, actual: string, context = 3): string 
   }
   const keep = new Array<boolean>(ops.length).fill(false);
   ops.forEach((op, k) => {
-    if (op.tag !== ' ') for (let d = Math.max(0, k - context); d <= Math.min(ops.length - 1, k + context); d++) keep[d] = true;
+    if (op.tag !== ' ')
+      for (let d = Math.max(0, k - context); d <= Math.min(ops.length - 1, k + context); d++)
+        keep[d] = true;
   });
   const out: string[] = [];
   let skipped = false;
@@ -67,10 +69,16 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Lists every path where two JSON-like values differ: `path: expected … | actual …`. */
-export function valueDiff(expected: unknown, actual: unknown, at = '$', out: string[] = []): string[] {
+export function valueDiff(
+  expected: unknown,
+  actual: unknown,
+  at = '$',
+  out: string[] = [],
+): string[] {
   if (out.length > 60) return out;
   if (Buffer.isBuffer(expected) && Buffer.isBuffer(actual)) {
-    if (!expected.equals(actual)) out.push(`${at}: expected ${show(expected)} | actual ${show(actual)}`);
+    if (!expected.equals(actual))
+      out.push(`${at}: expected ${show(expected)} | actual ${show(actual)}`);
     return out;
   }
   if (Array.isArray(expected) && Array.isArray(actual)) {
@@ -79,8 +87,10 @@ export function valueDiff(expected: unknown, actual: unknown, at = '$', out: str
     }
     const len = Math.max(expected.length, actual.length);
     for (let k = 0; k < len; k++) {
-      if (k >= expected.length) out.push(`${at}[${k}]: expected (nothing) | actual ${show(actual[k])}`);
-      else if (k >= actual.length) out.push(`${at}[${k}]: expected ${show(expected[k])} | actual (nothing)`);
+      if (k >= expected.length)
+        out.push(`${at}[${k}]: expected (nothing) | actual ${show(actual[k])}`);
+      else if (k >= actual.length)
+        out.push(`${at}[${k}]: expected ${show(expected[k])} | actual (nothing)`);
       else valueDiff(expected[k], actual[k], `${at}[${k}]`, out);
     }
     return out;
@@ -96,7 +106,8 @@ export function valueDiff(expected: unknown, actual: unknown, at = '$', out: str
     }
     return out;
   }
-  if (!Object.is(expected, actual)) out.push(`${at}: expected ${show(expected)} | actual ${show(actual)}`);
+  if (!Object.is(expected, actual))
+    out.push(`${at}: expected ${show(expected)} | actual ${show(actual)}`);
   return out;
 }
 

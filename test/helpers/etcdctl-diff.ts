@@ -69,14 +69,23 @@ export interface CtlOutcome {
 export function describeStep(step: CtlStep): string {
   const ep = step.urlEndpoint ? '--endpoints http://<EP> ' : '';
   const cmd = `etcdctl ${ep}${step.args.map((a) => (a === '' || /[\s"'()]/.test(a) ? JSON.stringify(a) : a)).join(' ')}`;
-  const stdin = step.input === undefined ? '' : `  <<EOF\n${indent(step.input.replace(/\n$/, ''), 6)}\n      EOF`;
+  const stdin =
+    step.input === undefined
+      ? ''
+      : `  <<EOF\n${indent(step.input.replace(/\n$/, ''), 6)}\n      EOF`;
   return cmd + stdin + (step.note ? `   # ${step.note}` : '');
 }
 
-function normaliseTableLine(line: string, headers: string[] | undefined): { text: string; headers?: string[] } {
+function normaliseTableLine(
+  line: string,
+  headers: string[] | undefined,
+): { text: string; headers?: string[] } {
   if (/^\+[-+]+\+$/.test(line)) return { text: '+---+' };
   if (!line.startsWith('|')) return { text: line };
-  const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+  const cells = line
+    .split('|')
+    .slice(1, -1)
+    .map((c) => c.trim());
   if (!headers) return { text: `| ${cells.join(' | ')} |`, headers: cells };
   const norm = cells.map((c, k) => normaliseColumn(headers[k] ?? '', c));
   return { text: `| ${norm.join(' | ')} |` };
@@ -110,8 +119,10 @@ export function normaliseStdout(text: string, server: ServerHandle): string {
   s = s.split(server.endpoint).join('<EP>');
 
   // -w json. Status.leader must name the member itself: checked before the IDs go.
-  s = s.replace(/"member_id":(\d+)([^{}]*\}[^{}]*?)"leader":(\d+)/g, (_m, member: string, mid: string, leader: string) =>
-    `"member_id":${member}${mid}"leader":"${leader === member ? '<SELF>' : leader === '0' ? '0' : '<OTHER>'}"`,
+  s = s.replace(
+    /"member_id":(\d+)([^{}]*\}[^{}]*?)"leader":(\d+)/g,
+    (_m, member: string, mid: string, leader: string) =>
+      `"member_id":${member}${mid}"leader":"${leader === member ? '<SELF>' : leader === '0' ? '0' : '<OTHER>'}"`,
   );
   s = s.replace(/"(cluster_id|member_id)":([1-9]\d*)/g, '"$1":"<ID>"');
   s = s.replace(/"raft_term":([1-9]\d*)/g, '"raft_term":"<TERM>"');
@@ -125,7 +136,10 @@ export function normaliseStdout(text: string, server: ServerHandle): string {
   // -w fields
   {
     const member = /^"MemberID" : (\d+)$/m.exec(s)?.[1];
-    s = s.replace(/^"Leader" : (\d+)$/gm, (_m, l: string) => `"Leader" : ${l === member ? '<SELF>' : l === '0' ? '0' : '<OTHER>'}`);
+    s = s.replace(
+      /^"Leader" : (\d+)$/gm,
+      (_m, l: string) => `"Leader" : ${l === member ? '<SELF>' : l === '0' ? '0' : '<OTHER>'}`,
+    );
   }
   s = s.replace(/^"(ClusterID|MemberID|ID)" : [1-9]\d*$/gm, '"$1" : <ID>');
   s = s.replace(/^"RaftTerm" : [1-9]\d*$/gm, '"RaftTerm" : <TERM>');
@@ -141,7 +155,16 @@ export function normaliseStdout(text: string, server: ServerHandle): string {
   // endpoint status / member list (simple): "<EP>, <hex id>, 3.4.23, 20 kB, true, false, 2, 13, 13, "
   s = s.replace(
     /^(<EP>|<CLIENT_URL>), [0-9a-f]{1,16}, \d+\.\d+\.\d+[^,]*, \d+(?:\.\d+)? ?[kMGT]?B, (true|false), (true|false), (\d+), (\d+), (\d+), (.*)$/gm,
-    (_m, ep: string, leader: string, learner: string, term: string, idx: string, applied: string, errs: string) =>
+    (
+      _m,
+      ep: string,
+      leader: string,
+      learner: string,
+      term: string,
+      idx: string,
+      applied: string,
+      errs: string,
+    ) =>
       `${ep}, <ID>, <VERSION>, <SIZE>, ${leader}, ${learner}, ${term === '0' ? '0' : '<N>'}, ${idx === '0' ? '0' : '<N>'}, ${applied === '0' ? '0' : '<N>'}, ${errs}`,
   );
   s = s.replace(
@@ -226,11 +249,23 @@ async function doAction(server: ServerHandle, step: ActionStep): Promise<void> {
 }
 
 /** Report of one step whose outcomes differ, or undefined when they match. */
-export function compareOutcomes(index: number, step: CtlStep, expected: CtlOutcome, actual: CtlOutcome): string | undefined {
+export function compareOutcomes(
+  index: number,
+  step: CtlStep,
+  expected: CtlOutcome,
+  actual: CtlOutcome,
+): string | undefined {
   const parts: string[] = [];
-  if (expected.exit !== actual.exit) parts.push(`  exit code: expected ${expected.exit}, got ${actual.exit}`);
-  if (expected.stdout !== actual.stdout) parts.push(`  stdout (- real etcd, + ours):\n${indent(lineDiff(expected.stdout, actual.stdout), 4)}`);
-  if (expected.stderr !== actual.stderr) parts.push(`  stderr (- real etcd, + ours):\n${indent(lineDiff(expected.stderr, actual.stderr), 4)}`);
+  if (expected.exit !== actual.exit)
+    parts.push(`  exit code: expected ${expected.exit}, got ${actual.exit}`);
+  if (expected.stdout !== actual.stdout)
+    parts.push(
+      `  stdout (- real etcd, + ours):\n${indent(lineDiff(expected.stdout, actual.stdout), 4)}`,
+    );
+  if (expected.stderr !== actual.stderr)
+    parts.push(
+      `  stderr (- real etcd, + ours):\n${indent(lineDiff(expected.stderr, actual.stderr), 4)}`,
+    );
   if (parts.length === 0) return undefined;
   return `step ${index + 1}: ${describeStep(step)}\n${parts.join('\n')}`;
 }
@@ -247,7 +282,11 @@ export interface DifferentialResult {
  * collects mismatch reports. Throws at once if the real etcd does not behave
  * as a step's `expect` says: that is a bug in the test, not in our server.
  */
-export async function runDifferential(real: ServerHandle, ours: ServerHandle, steps: Step[]): Promise<DifferentialResult> {
+export async function runDifferential(
+  real: ServerHandle,
+  ours: ServerHandle,
+  steps: Step[],
+): Promise<DifferentialResult> {
   const mismatches: string[] = [];
   const expected: CtlOutcome[] = [];
   const actual: CtlOutcome[] = [];
@@ -259,7 +298,9 @@ export async function runDifferential(real: ServerHandle, ours: ServerHandle, st
       try {
         await doAction(ours, step);
       } catch (err) {
-        mismatches.push(`step ${i + 1}: ${step.action} of our server failed: ${err instanceof Error ? err.message : String(err)}`);
+        mismatches.push(
+          `step ${i + 1}: ${step.action} of our server failed: ${err instanceof Error ? err.message : String(err)}`,
+        );
         break;
       }
       continue;

@@ -22,7 +22,11 @@ export const LOADER_OPTIONS: protoLoader.Options = {
   includeDirs: [path.join(repoRoot(), 'proto')],
 };
 
-type ClientCtor = new (address: string, creds: grpc.ChannelCredentials, options?: grpc.ClientOptions) => grpc.Client;
+type ClientCtor = new (
+  address: string,
+  creds: grpc.ChannelCredentials,
+  options?: grpc.ClientOptions,
+) => grpc.Client;
 
 interface EtcdServices {
   KV: ClientCtor;
@@ -47,8 +51,7 @@ export type ServiceName = keyof EtcdServices;
 
 /** Outcome of one unary call: either the decoded response or the gRPC status. */
 export type CallResult =
-  | { ok: true; response: Wire }
-  | { ok: false; code: number; codeName: string; message: string };
+  { ok: true; response: Wire } | { ok: false; code: number; codeName: string; message: string };
 
 /** A set of clients for one endpoint sharing one channel per service. */
 export class EtcdGrpcClient {
@@ -70,17 +73,32 @@ export class EtcdGrpcClient {
   }
 
   /** Calls `service.method(request)`; resolves with the response or the error status, never rejects. */
-  call(service: ServiceName, method: string, request: Wire, timeoutMs = 10_000): Promise<CallResult> {
+  call(
+    service: ServiceName,
+    method: string,
+    request: Wire,
+    timeoutMs = 10_000,
+  ): Promise<CallResult> {
     const c = this.client(service) as unknown as Record<
       string,
-      (req: Wire, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Wire) => void) => void
+      (
+        req: Wire,
+        md: grpc.Metadata,
+        opts: grpc.CallOptions,
+        cb: (err: grpc.ServiceError | null, res?: Wire) => void,
+      ) => void
     >;
     const fn = c[method];
     if (typeof fn !== 'function') throw new Error(`no method ${service}.${method} in the proto`);
     return new Promise((resolve) => {
       fn.call(c, request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
         if (err) {
-          resolve({ ok: false, code: err.code, codeName: grpc.status[err.code] ?? String(err.code), message: err.details });
+          resolve({
+            ok: false,
+            code: err.code,
+            codeName: grpc.status[err.code] ?? String(err.code),
+            message: err.details,
+          });
         } else {
           resolve({ ok: true, response: res ?? {} });
         }

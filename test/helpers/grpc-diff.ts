@@ -21,6 +21,11 @@ export interface CallOptions {
   tieTolerant?: boolean;
   /** Per-call deadline (default 15 s). */
   timeoutMs?: number;
+  /**
+   * Replaces fields that legitimately differ between two servers (IDs, sizes, hashes) in each
+   * successful response, after checking whatever must hold on each side.
+   */
+  normalise?: (response: Wire) => Wire;
 }
 
 export interface PairedResult {
@@ -114,8 +119,16 @@ function canonicaliseTxn(resp: Wire, req: Wire): Wire {
     responses: responses.map((r, i) => {
       const op = ops[i];
       if (!op) return r;
-      if (r.response_range && op.request_range) return { ...r, response_range: canonicaliseRange(r.response_range as Wire, op.request_range as Wire) };
-      if (r.response_txn && op.request_txn) return { ...r, response_txn: canonicaliseTxn(r.response_txn as Wire, op.request_txn as Wire) };
+      if (r.response_range && op.request_range)
+        return {
+          ...r,
+          response_range: canonicaliseRange(r.response_range as Wire, op.request_range as Wire),
+        };
+      if (r.response_txn && op.request_txn)
+        return {
+          ...r,
+          response_txn: canonicaliseTxn(r.response_txn as Wire, op.request_txn as Wire),
+        };
       return r;
     }),
   };
@@ -146,12 +159,20 @@ function toDisplay(v: unknown): unknown {
 
 /** Compact one-line-ish rendering of a wire message with bytes shown as text. */
 export function showWire(v: unknown, maxLen = 1500): string {
-  const s = inspect(toDisplay(v), { depth: 8, breakLength: 140, compact: 6, maxArrayLength: 20, maxStringLength: 80 });
+  const s = inspect(toDisplay(v), {
+    depth: 8,
+    breakLength: 140,
+    compact: 6,
+    maxArrayLength: 20,
+    maxStringLength: 80,
+  });
   return s.length > maxLen ? `${s.slice(0, maxLen)} …(${s.length - maxLen} more chars)` : s;
 }
 
 function showResult(r: CallResult): string {
-  return r.ok ? `OK ${showWire(normaliseWire(r.response, true))}` : `ERROR ${r.codeName} "${r.message}"`;
+  return r.ok
+    ? `OK ${showWire(normaliseWire(r.response, true))}`
+    : `ERROR ${r.codeName} "${r.message}"`;
 }
 
 // ---------------------------------------------------------------------------
@@ -180,7 +201,13 @@ export class DifferentialRunner {
   }
 
   /** Calls `service.method(req)` on both servers and compares. Returns both raw results. */
-  async call(label: string, service: ServiceName, method: string, req: Wire, opts: CallOptions = {}): Promise<PairedResult> {
+  async call(
+    label: string,
+    service: ServiceName,
+    method: string,
+    req: Wire,
+    opts: CallOptions = {},
+  ): Promise<PairedResult> {
     const n = ++this.seq;
     const timeout = opts.timeoutMs ?? 15_000;
     const [real, ours] = await Promise.all([
@@ -188,7 +215,9 @@ export class DifferentialRunner {
       this.ours.call(service, method, req, timeout),
     ]);
     if (opts.expect && (opts.expect === 'ok') !== real.ok) {
-      throw new Error(`test bug: real etcd answered ${showResult(real)} to #${n} ${label}, expected ${opts.expect}\nrequest: ${showWire(req)}`);
+      throw new Error(
+        `test bug: real etcd answered ${showResult(real)} to #${n} ${label}, expected ${opts.expect}\nrequest: ${showWire(req)}`,
+      );
     }
     const statKey = `${method} ${real.ok ? 'OK' : real.codeName}`;
     this.stats.set(statKey, (this.stats.get(statKey) ?? 0) + 1);
@@ -198,18 +227,31 @@ export class DifferentialRunner {
     }
     const report = this.compare(method, req, real, ours, opts);
     if (report) {
-      this.mismatches.push(`#${n} ${service}.${method} ${label}\n  request: ${showWire(req)}\n${report}`);
+      this.mismatches.push(
+        `#${n} ${service}.${method} ${label}\n  request: ${showWire(req)}\n${report}`,
+      );
     }
     return { real, ours };
   }
 
-  private compare(method: string, req: Wire, real: CallResult, ours: CallResult, opts: CallOptions): string | undefined {
+  private compare(
+    method: string,
+    req: Wire,
+    real: CallResult,
+    ours: CallResult,
+    opts: CallOptions,
+  ): string | undefined {
     if (!real.ok || !ours.ok) {
-      if (!real.ok && !ours.ok && real.code === ours.code && real.message === ours.message) return undefined;
+      if (!real.ok && !ours.ok && real.code === ours.code && real.message === ours.message)
+        return undefined;
       return `  real etcd: ${showResult(real)}\n  ours:      ${showResult(ours)}`;
     }
     let e = real.response;
     let a = ours.response;
+    if (opts.normalise) {
+      e = opts.normalise(e);
+      a = opts.normalise(a);
+    }
     if (opts.tieTolerant) {
       e = canonicalise(method, e, req);
       a = canonicalise(method, a, req);
@@ -217,7 +259,10 @@ export class DifferentialRunner {
     const diffs = valueDiff(normaliseWire(e, true), normaliseWire(a, true));
     if (diffs.length === 0) {
       const strict = valueDiff(normaliseWire(e, false), normaliseWire(a, false));
-      if (strict.length > 0) this.notes.push(`${method} ${showWire(req, 200)}: default-valued fields present on one side only: ${strict.slice(0, 5).join('; ')}`);
+      if (strict.length > 0)
+        this.notes.push(
+          `${method} ${showWire(req, 200)}: default-valued fields present on one side only: ${strict.slice(0, 5).join('; ')}`,
+        );
       return undefined;
     }
     return `  differences (expected = real etcd, actual = ours):\n${indent(diffs.join('\n'), 4)}\n  real etcd: ${showResult(real)}\n  ours:      ${showResult(ours)}`;
@@ -230,8 +275,12 @@ export class DifferentialRunner {
    */
   async stateDifference(): Promise<string | undefined> {
     const req = { key: Buffer.from([0]), range_end: Buffer.from([0]) };
-    const [real, ours] = await Promise.all([this.real.call('KV', 'Range', req), this.ours.call('KV', 'Range', req)]);
-    if (!real.ok || !ours.ok) return `state probe failed: real ${showResult(real)} / ours ${showResult(ours)}`;
+    const [real, ours] = await Promise.all([
+      this.real.call('KV', 'Range', req),
+      this.ours.call('KV', 'Range', req),
+    ]);
+    if (!real.ok || !ours.ok)
+      return `state probe failed: real ${showResult(real)} / ours ${showResult(ours)}`;
     const diffs = valueDiff(normaliseWire(real.response, true), normaliseWire(ours.response, true));
     return diffs.length === 0 ? undefined : diffs.slice(0, 12).join('\n');
   }
@@ -239,7 +288,8 @@ export class DifferentialRunner {
   /** Mismatch report for assertion messages (first `max` mismatches). */
   report(max = 25): string {
     const shown = this.mismatches.slice(0, max);
-    const more = this.mismatches.length > max ? `\n\n… and ${this.mismatches.length - max} more` : '';
+    const more =
+      this.mismatches.length > max ? `\n\n… and ${this.mismatches.length - max} more` : '';
     return `${this.mismatches.length} of ${this.seq} calls differ between real etcd and our server:\n\n${shown.join('\n\n')}${more}`;
   }
 }

@@ -89,7 +89,9 @@ class InProcessServer implements ServerHandle {
   }
 
   kill9(): Promise<void> {
-    return Promise.reject(new Error('kill9() is not possible for an in-process server; use the subprocess helper'));
+    return Promise.reject(
+      new Error('kill9() is not possible for an in-process server; use the subprocess helper'),
+    );
   }
 
   async restart(): Promise<void> {

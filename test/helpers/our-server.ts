@@ -12,7 +12,12 @@ import path from 'node:path';
 import { ourBinPath, ourLibPath, repoRoot } from './paths.js';
 import { freePort } from './ports.js';
 import { realEtcdSkipReason, startRealEtcd } from './real-etcd.js';
-import { envWithout, startProcessServer, withPortRetry, type ServerHandle } from './server-process.js';
+import {
+  envWithout,
+  startProcessServer,
+  withPortRetry,
+  type ServerHandle,
+} from './server-process.js';
 import { makeTmpDir } from './tmpdir.js';
 
 export interface OurServerOptions {
@@ -36,7 +41,8 @@ export function targetIsRealEtcd(): boolean {
 export function ourServerSkipReason(): string | undefined {
   if (targetIsRealEtcd()) return realEtcdSkipReason();
   if (!existsSync(ourBinPath())) return `our server is not built yet (${ourBinPath()} missing)`;
-  if (!existsSync(ourLibPath())) return `our server is not built yet (${ourLibPath()} missing; run npx tsc -p .)`;
+  if (!existsSync(ourLibPath()))
+    return `our server is not built yet (${ourLibPath()} missing; run npx tsc -p .)`;
   return undefined;
 }
 
@@ -63,10 +69,14 @@ async function startOnce(opts: OurServerOptions): Promise<ServerHandle> {
   const url = `http://${host}:${port}`;
   const args = [
     ourBinPath(),
-    '--name', name,
-    '--data-dir', dataDir,
-    '--listen-client-urls', url,
-    '--advertise-client-urls', url,
+    '--name',
+    name,
+    '--data-dir',
+    dataDir,
+    '--listen-client-urls',
+    url,
+    '--advertise-client-urls',
+    url,
     ...(opts.extraArgs ?? []),
   ];
   return startProcessServer({

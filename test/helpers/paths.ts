@@ -25,7 +25,10 @@ export function repoRoot(): string {
       }
     }
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('cannot find the etcd-ts package.json above ' + fileURLToPath(import.meta.url));
+    if (parent === dir)
+      throw new Error(
+        'cannot find the etcd-ts package.json above ' + fileURLToPath(import.meta.url),
+      );
     dir = parent;
   }
 }

@@ -6,7 +6,12 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from './ports.js';
 import { ETCD_BIN, isExecutable } from './run.js';
-import { envWithout, startProcessServer, withPortRetry, type ServerHandle } from './server-process.js';
+import {
+  envWithout,
+  startProcessServer,
+  withPortRetry,
+  type ServerHandle,
+} from './server-process.js';
 import { makeTmpDir } from './tmpdir.js';
 
 export interface RealEtcdOptions {
@@ -43,14 +48,22 @@ async function startOnce(opts: RealEtcdOptions): Promise<ServerHandle> {
   const clientUrl = `http://${host}:${clientPort}`;
   const peerUrl = `http://${host}:${peerPort}`;
   const args = [
-    '--name', name,
-    '--data-dir', dataDir,
-    '--listen-client-urls', clientUrl,
-    '--advertise-client-urls', clientUrl,
-    '--listen-peer-urls', peerUrl,
-    '--initial-advertise-peer-urls', peerUrl,
-    '--initial-cluster', `${name}=${peerUrl}`,
-    '--initial-cluster-state', 'new',
+    '--name',
+    name,
+    '--data-dir',
+    dataDir,
+    '--listen-client-urls',
+    clientUrl,
+    '--advertise-client-urls',
+    clientUrl,
+    '--listen-peer-urls',
+    peerUrl,
+    '--initial-advertise-peer-urls',
+    peerUrl,
+    '--initial-cluster',
+    `${name}=${peerUrl}`,
+    '--initial-cluster-state',
+    'new',
     ...(opts.extraArgs ?? []),
   ];
   return startProcessServer({

@@ -52,7 +52,11 @@ function buildEnv(opts: RunOptions): NodeJS.ProcessEnv {
 }
 
 /** Runs `cmd args…` and resolves when it exits (never rejects on a non-zero exit). */
-export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: readonly string[],
+  opts: RunOptions = {},
+): Promise<RunResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
@@ -101,7 +105,11 @@ export function isExecutable(file: string): boolean {
 }
 
 /** Runs etcdctl (API v3) against one endpoint: `etcdctl --endpoints EP args…`. */
-export function etcdctl(endpoint: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+export function etcdctl(
+  endpoint: string,
+  args: readonly string[],
+  opts: RunOptions = {},
+): Promise<RunResult> {
   return run(ETCDCTL_BIN, ['--endpoints', endpoint, ...args], {
     ...opts,
     dropEnv: ['ETCDCTL_*', ...(opts.dropEnv ?? [])],
@@ -130,8 +138,11 @@ let pythonCheck: Promise<string | undefined> | undefined;
 export function pythonEtcd3SkipReason(): Promise<string | undefined> {
   pythonCheck ??= (async () => {
     if (!isExecutable(PYTHON_BIN)) return `${PYTHON_BIN} not found`;
-    const r = await python(['-c', 'import etcd3, grpc; print(etcd3.__version__)'], { timeoutMs: 30_000 });
-    if (r.code !== 0) return `python-etcd3 is not importable by ${PYTHON_BIN}: ${r.stderr.trim().split('\n').pop() ?? ''}`;
+    const r = await python(['-c', 'import etcd3, grpc; print(etcd3.__version__)'], {
+      timeoutMs: 30_000,
+    });
+    if (r.code !== 0)
+      return `python-etcd3 is not importable by ${PYTHON_BIN}: ${r.stderr.trim().split('\n').pop() ?? ''}`;
     return undefined;
   })();
   return pythonCheck;

@@ -205,7 +205,9 @@ export function envWithout(...prefixes: string[]): NodeJS.ProcessEnv {
 
 /** True when a start failure was caused by a port taken between picking it and binding it. */
 export function isPortClash(err: unknown): boolean {
-  return /address already in use|EADDRINUSE/i.test(err instanceof Error ? err.message : String(err));
+  return /address already in use|EADDRINUSE/i.test(
+    err instanceof Error ? err.message : String(err),
+  );
 }
 
 /** Runs `start` again (fresh ports) when it fails because a port was taken meanwhile. */

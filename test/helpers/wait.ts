@@ -37,7 +37,9 @@ export async function waitFor<T>(
     }
     if (Date.now() >= deadline) {
       const why = lastError instanceof Error ? `: last error: ${lastError.message}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.what ?? 'condition'}${why}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${opts.what ?? 'condition'}${why}`,
+      );
     }
     await delay(interval);
     interval = Math.min(250, Math.round(interval * 1.5));
