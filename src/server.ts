@@ -5,7 +5,8 @@
 import path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { clusterService } from './api/cluster.js';
-import { addService, bind, createGrpcServer, shutdown } from './api/grpc-server.js';
+import { listenClients, type ClientListeners } from './api/front.js';
+import { addService, createGrpcServer, shutdown } from './api/grpc-server.js';
 import { HeaderFactory } from './api/header.js';
 import { healthService } from './api/health.js';
 import { kvService } from './api/kv.js';
@@ -14,7 +15,7 @@ import { maintenanceService } from './api/maintenance.js';
 import { watchService } from './api/watch.js';
 import { AlarmStore, ALARM_CORRUPT, ALARM_NOSPACE } from './cluster/alarms.js';
 import { loadMembership, type MemberInfo } from './cluster/membership.js';
-import { bindTarget, defaultConfig, type ServerConfig } from './config.js';
+import { defaultConfig, type ServerConfig } from './config.js';
 import { EtcdError } from './errors.js';
 import { KvServer } from './kv/kv-server.js';
 import type { PutRequest, RequestOp, TxnRequest } from './kv/pb.js';
@@ -53,14 +54,6 @@ function txnHasPut(t: TxnRequest): boolean {
   const ops = (list: RequestOp[]): boolean =>
     list.some((op) => !!op.request_put || (!!op.request_txn && txnHasPut(op.request_txn)));
   return ops(t.success) || ops(t.failure);
-}
-
-/** Maps a client URL to a grpc-js bind address. */
-function bindAddress(u: URL): string {
-  const t = bindTarget(u);
-  if (t.tls) throw new Error(`TLS client URLs are not supported yet: ${u.href}`);
-  if (t.kind === 'unix') return `unix:${t.path}`;
-  return t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
@@ -156,7 +149,17 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   addService(
     server,
     'etcdserverpb.Lease',
-    leaseService({ lessor, header, revision: () => store.committedRev }),
+    leaseService({
+      lessor,
+      header,
+      revision: () => store.committedRev,
+      // etcd 3.4: NOSPACE refuses LeaseGrant; CORRUPT refuses LeaseGrant and LeaseRevoke.
+      guard: (method: string) => {
+        if (method !== 'LeaseGrant' && method !== 'LeaseRevoke') return;
+        if (alarms.has(ALARM_CORRUPT)) throw new EtcdError('corrupt');
+        if (method === 'LeaseGrant' && alarms.has(ALARM_NOSPACE)) throw new EtcdError('noSpace');
+      },
+    }),
     adapter,
   );
   addService(
@@ -180,27 +183,19 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     adapter,
   );
 
-  const clientUrls: string[] = [];
-  let endpoint = '';
+  // The front owns the listeners and hands connections to grpc-js (see api/front.ts).
+  let front: ClientListeners;
   try {
-    for (const u of cfg.listenClientUrls) {
-      const port = await bind(server, bindAddress(u));
-      const t = bindTarget(u);
-      if (t.kind === 'tcp') {
-        const host = t.host.includes(':') ? `[${t.host}]` : t.host;
-        clientUrls.push(`${u.protocol}//${host}:${port}`);
-        if (!endpoint)
-          endpoint = `${t.host === '0.0.0.0' || t.host === '::' ? '127.0.0.1' : host}:${port}`;
-      } else {
-        clientUrls.push(`${u.protocol}//${t.path}`);
-      }
-    }
+    front = await listenClients(server, cfg.listenClientUrls, {
+      logger: log.child({ module: 'front' }),
+    });
   } catch (err) {
     server.forceShutdown();
     await store.close();
     await backend.close();
     throw err;
   }
+  const { urls: clientUrls, endpoint } = front;
 
   lessor.start();
   // The space quota (etcd's --quota-backend-bytes): raise NOSPACE once the backend outgrows it.
@@ -245,7 +240,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       compactor?.stop();
       if (quotaTimer) clearInterval(quotaTimer);
       lessor.stop();
-      await shutdown(server, 2000);
+      await front.close(() => shutdown(server, 2000));
       await store.close();
       await backend.close();
       log.info({ revision: store.committedRev }, 'stopped');

@@ -1,14 +1,129 @@
-/** etcdserverpb.Lease handlers. PLACEHOLDER: the Lease issue fills this in. */
+/**
+ * etcdserverpb.Lease handlers (etcd api/v3rpc/lease.go): LeaseGrant, LeaseRevoke,
+ * LeaseKeepAlive, LeaseTimeToLive, LeaseLeases. LeaseCheckpoint is raft-internal in etcd and
+ * stays unimplemented, as etcd's gRPC server does not serve it either.
+ *
+ * Lease IDs are int64 on the wire: decoded with toBig, encoded with int64(), never through a
+ * JS number. Zero fields are left unset, as etcd's encoder leaves them out.
+ */
 import type { Lessor } from '../lease/lessor.js';
-import type { HeaderFactory } from './header.js';
-import type { ServiceHandlers } from './rpc.js';
+import { int64, toBig, toNum, type Int64 } from './codec.js';
+import type { HeaderFactory, WireHeader } from './header.js';
+import { duplex, unary, type CallContext, type ServiceHandlers } from './rpc.js';
 
 export interface LeaseApiDeps {
   lessor: Lessor;
   header: HeaderFactory;
+  /** The current committed revision (lease responses carry it in their header). */
   revision: () => number;
+  /** Hook run before every request: alarms (NOSPACE rejects LeaseGrant), later auth. */
+  guard?: (method: string, req: unknown, ctx: CallContext) => void;
 }
 
-export function leaseService(_d: LeaseApiDeps): ServiceHandlers {
-  return {};
+interface GrantRequest {
+  TTL?: Int64;
+  ID?: Int64;
+}
+interface IdRequest {
+  ID?: Int64;
+}
+interface TimeToLiveRequest {
+  ID?: Int64;
+  keys?: boolean;
+}
+
+export function leaseService(d: LeaseApiDeps): ServiceHandlers {
+  const guard = d.guard ?? (() => undefined);
+  // Keep-alive replies are the hot path: share one header object per revision.
+  let cachedRev = -1;
+  let cachedHeader: WireHeader | null = null;
+  const header = (rev: number): WireHeader => {
+    if (rev !== cachedRev || !cachedHeader) {
+      cachedRev = rev;
+      cachedHeader = d.header.make(rev);
+    }
+    return cachedHeader;
+  };
+
+  return {
+    LeaseGrant: unary(async (req: GrantRequest, ctx) => {
+      guard('LeaseGrant', req, ctx);
+      const { id, ttl } = await d.lessor.grant(toBig(req.ID), toNum(req.TTL));
+      return { header: header(d.revision()), ID: int64(id), TTL: ttl };
+    }),
+
+    LeaseRevoke: unary(async (req: IdRequest, ctx) => {
+      guard('LeaseRevoke', req, ctx);
+      const rev = await d.lessor.revoke(toBig(req.ID));
+      return { header: header(Math.max(rev, d.revision())) };
+    }),
+
+    LeaseTimeToLive: unary((req: TimeToLiveRequest, ctx) => {
+      guard('LeaseTimeToLive', req, ctx);
+      const id = toBig(req.ID);
+      const res: Record<string, unknown> = { header: header(d.revision()) };
+      if (id !== 0n) res['ID'] = int64(id);
+      const t = d.lessor.timeToLive(id, !!req.keys);
+      if (!t) {
+        res['TTL'] = -1;
+        return res;
+      }
+      if (t.ttl !== 0) res['TTL'] = t.ttl;
+      if (t.grantedTtl !== 0) res['grantedTTL'] = t.grantedTtl;
+      if (t.keys.length > 0) res['keys'] = t.keys;
+      return res;
+    }),
+
+    LeaseLeases: unary((req: object, ctx) => {
+      guard('LeaseLeases', req, ctx);
+      const ids = d.lessor.list();
+      const res: Record<string, unknown> = { header: header(d.revision()) };
+      if (ids.length > 0) res['leases'] = ids.map((id) => ({ ID: int64(id) }));
+      return res;
+    }),
+
+    LeaseKeepAlive: duplex<IdRequest>((stream, ctx) => {
+      // Replies go out in request order. Most renewals answer synchronously; one that has to
+      // wait (a lease being revoked) holds back the replies queued behind it.
+      let tail: Promise<void> | null = null;
+      let inflight = 0;
+      let halfClosed = false;
+      const reply = (id: bigint, rev: number, ttl: number): void => {
+        if (stream.closed) return;
+        const res: Record<string, unknown> = { header: header(rev) };
+        if (id !== 0n) res['ID'] = int64(id);
+        if (ttl !== 0) res['TTL'] = ttl;
+        stream.write(res);
+      };
+      const maybeEnd = (): void => {
+        // etcd returns from the handler on io.EOF after its last Send: the stream ends OK.
+        if (halfClosed && inflight === 0 && !stream.closed) stream.end();
+      };
+      stream.onMessage((req) => {
+        guard('LeaseKeepAlive', req, ctx);
+        const id = toBig(req.ID);
+        // The header is taken before the renewal (etcd: so a revoke at rev N is never
+        // followed by a successful keep-alive reporting a later revision).
+        const rev = d.revision();
+        const ttl = d.lessor.renew(id);
+        if (typeof ttl === 'number' && inflight === 0) {
+          reply(id, rev, ttl);
+          return;
+        }
+        inflight++;
+        const prev: Promise<void> = tail ?? Promise.resolve();
+        const mine: Promise<void> = prev.then(async () => {
+          reply(id, rev, await ttl);
+          inflight--;
+          if (tail === mine) tail = null;
+          maybeEnd();
+        });
+        tail = mine;
+      });
+      stream.onHalfClose(() => {
+        halfClosed = true;
+        maybeEnd();
+      });
+    }),
+  };
 }

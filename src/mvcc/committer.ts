@@ -79,6 +79,12 @@ export class Committer<T> {
     return Promise.resolve();
   }
 
+  /** Resolves once everything handed to the committer so far (revisions or not) is durable. */
+  flushed(): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    return (this.queued ?? this.inflight)?.promise ?? Promise.resolve();
+  }
+
   /** Resolves when nothing is queued or in flight. */
   async drain(): Promise<void> {
     while (this.inflight || this.queued) {

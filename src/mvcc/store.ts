@@ -349,9 +349,9 @@ export class KvStore {
     }
   }
 
-  /** Resolves once every write handed to the store so far is durable. */
+  /** Resolves once every write handed to the store so far (lease records too) is durable. */
   async sync(): Promise<void> {
-    await this.committer.waitFor(this.currentRev, this.committedRev);
+    await this.committer.flushed();
   }
 
   // ---------------------------------------------------------------- compaction
