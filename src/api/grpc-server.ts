@@ -239,15 +239,6 @@ export function createGrpcServer(o: GrpcServerOptions): grpc.Server {
   });
 }
 
-export function bind(server: grpc.Server, address: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => {
-      if (err) reject(err);
-      else resolve(port);
-    });
-  });
-}
-
 export function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {

@@ -1,0 +1,518 @@
+/**
+ * The client front (src/api/front.ts) with real sockets and real clients: grpc-js, a hand-driven
+ * HTTP/2 client (to see the front's own frames), node:http for HTTP/1.x, and the whole server
+ * with the npm etcd3 client. A tiny echo service answers with the `:authority` grpc-js saw.
+ *
+ * Run: npx tsc -p . && node --test dist/test/integration/front.test.js
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { test, type TestContext } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { Etcd3 } from 'etcd3';
+import { pino } from 'pino';
+import { http1Server, listenClients, type ClientListeners } from '../../src/api/front.js';
+import { CLIENT_PREFACE } from '../../src/api/front-h2.js';
+import { encodeHeaderBlock, HpackDecoder, type HeaderField } from '../../src/api/hpack.js';
+import { startServer } from '../../src/index.js';
+
+const quiet = { debug: () => undefined, warn: () => undefined };
+
+const ECHO: grpc.ServiceDefinition = {
+  Echo: {
+    path: '/test.Front/Echo',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (b: Buffer) => b,
+    requestDeserialize: (b: Buffer) => b,
+    responseSerialize: (b: Buffer) => b,
+    responseDeserialize: (b: Buffer) => b,
+  },
+};
+
+type EchoClient = grpc.Client & {
+  Echo(
+    req: Buffer,
+    md: grpc.Metadata,
+    cb: (err: grpc.ServiceError | null, res?: Buffer) => void,
+  ): void;
+};
+const EchoClientCtor = grpc.makeGenericClientConstructor(ECHO, 'Front') as unknown as new (
+  target: string,
+  creds: grpc.ChannelCredentials,
+  options?: grpc.ChannelOptions,
+) => EchoClient;
+
+/** A grpc-js server with the echo service (reply: "<authority seen>|<request>") behind the front. */
+async function echoFront(
+  t: TestContext,
+  urls: string[],
+  opts: Partial<Parameters<typeof listenClients>[2]> = {},
+): Promise<{ front: ClientListeners; server: grpc.Server }> {
+  const server = new grpc.Server({
+    'grpc.max_concurrent_streams': 1000,
+    'grpc.max_receive_message_length': -1,
+  });
+  server.addService(ECHO, {
+    Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
+      cb(null, Buffer.concat([Buffer.from(`${call.getHost()}|`), call.request])),
+  });
+  const front = await listenClients(
+    server,
+    urls.map((u) => new URL(u)),
+    { logger: quiet, ...opts },
+  );
+  t.after(() =>
+    front.close(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve()))),
+  );
+  return { front, server };
+}
+
+function echo(client: EchoClient, req: Buffer, md = new grpc.Metadata()): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    client.Echo(req, md, (err, res) => (err ? reject(err) : resolve(res!))),
+  );
+}
+
+function newClient(t: TestContext, target: string, options: grpc.ChannelOptions = {}): EchoClient {
+  const c = new EchoClientCtor(target, grpc.credentials.createInsecure(), {
+    'grpc.max_receive_message_length': -1,
+    ...options,
+  });
+  t.after(() => c.close());
+  return c;
+}
+
+void test('grpc-js with a plain authority: the raw socket goes to grpc-js', async (t) => {
+  const { front } = await echoFront(t, ['http://127.0.0.1:0']);
+  assert.match(front.endpoint, /^127\.0\.0\.1:\d+$/);
+  assert.deepEqual(front.urls, [`http://${front.endpoint}`]);
+  const c = newClient(t, front.endpoint);
+  assert.equal((await echo(c, Buffer.from('hi'))).toString(), `${front.endpoint}|hi`);
+  assert.deepEqual({ ...front.stats }, { direct: 1, rewritten: 0, http1: 0, refused: 0 });
+});
+
+void test('grpc-js sending a URL as :authority: header blocks rewritten, streams intact', async (t) => {
+  const { front } = await echoFront(t, ['http://127.0.0.1:0']);
+  const c = newClient(t, front.endpoint, {
+    'grpc.default_authority': `http://${front.endpoint}/some/path`,
+  });
+  assert.equal((await echo(c, Buffer.from('hi'))).toString(), `${front.endpoint}|hi`);
+  // Many concurrent calls with varied metadata exercise nghttp2's encoder (Huffman, indexing,
+  // evictions) through the rewriter's decoder; big payloads cross DATA frame boundaries.
+  const calls: Promise<void>[] = [];
+  for (let i = 0; i < 300; i++) {
+    const md = new grpc.Metadata();
+    md.set(`x-key-${i % 37}`, `value-${i}-${'z'.repeat(i % 50)}`);
+    md.set('x-trace-bin', Buffer.from([i & 0xff, 0, 255, 10]));
+    const body = Buffer.alloc(i % 10 === 0 ? 300_000 : 20, i);
+    calls.push(
+      echo(c, body, md).then((res) => {
+        const want = Buffer.concat([Buffer.from(`${front.endpoint}|`), body]);
+        assert.ok(res.equals(want), `call ${i}`);
+      }),
+    );
+  }
+  await Promise.all(calls);
+  const big = Buffer.alloc(5 * 1024 * 1024, 7);
+  assert.equal((await echo(c, big)).length, big.length + front.endpoint.length + 1);
+  assert.deepEqual({ ...front.stats }, { direct: 0, rewritten: 1, http1: 0, refused: 0 });
+});
+
+/** A hand-driven HTTP/2 client connection that records every frame the server sends. */
+class RawH2 {
+  readonly frames: { type: number; flags: number; stream: number; payload: Buffer }[] = [];
+  private buf = Buffer.alloc(0);
+  private readonly waiters = new Set<() => void>();
+  ended = false;
+
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buf = Buffer.concat([this.buf, chunk]);
+      while (this.buf.length >= 9) {
+        const len = this.buf.readUIntBE(0, 3);
+        if (this.buf.length < 9 + len) break;
+        this.frames.push({
+          type: this.buf[3]!,
+          flags: this.buf[4]!,
+          stream: this.buf.readUInt32BE(5) & 0x7fffffff,
+          payload: Buffer.from(this.buf.subarray(9, 9 + len)),
+        });
+        this.buf = this.buf.subarray(9 + len);
+      }
+      for (const w of this.waiters) w();
+    });
+    socket.on('close', () => {
+      this.ended = true;
+      for (const w of this.waiters) w();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static connect(t: TestContext, port: number): Promise<RawH2> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect(port, '127.0.0.1', () => resolve(new RawH2(s)));
+      s.once('error', reject);
+      t.after(() => s.destroy());
+    });
+  }
+
+  send(...bufs: Buffer[]): void {
+    this.socket.write(Buffer.concat(bufs));
+  }
+
+  /** Resolves once `ok()` holds (checked after each frame and at close). */
+  until(ok: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+    if (ok()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(
+          new Error(
+            `timed out waiting for ${what}; frames: ${JSON.stringify(this.frames.map((f) => [f.type, f.flags, f.stream, f.payload.length]))}`,
+          ),
+        );
+      }, timeoutMs);
+      const check = (): void => {
+        if (!ok()) return;
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve();
+      };
+      this.waiters.add(check);
+    });
+  }
+}
+
+function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
+  const h = Buffer.alloc(9);
+  h.writeUIntBE(payload.length, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(stream, 5);
+  return Buffer.concat([h, payload]);
+}
+
+const SETTINGS = 0x4;
+const PING = 0x6;
+const GOAWAY = 0x7;
+const HEADERS = 0x1;
+const DATA = 0x0;
+
+/** HEADERS + DATA of a unary echo call on stream `id`. */
+function echoRequest(id: number, authority: string, body: string): Buffer {
+  const fields: HeaderField[] = [
+    { name: ':method', value: 'POST' },
+    { name: ':scheme', value: 'http' },
+    { name: ':path', value: '/test.Front/Echo' },
+    { name: ':authority', value: authority },
+    { name: 'content-type', value: 'application/grpc' },
+    { name: 'te', value: 'trailers' },
+  ];
+  const msg = Buffer.concat([Buffer.from([0, 0, 0, 0, body.length]), Buffer.from(body)]);
+  return Buffer.concat([
+    frame(HEADERS, 0x4, id, encodeHeaderBlock(fields)),
+    frame(DATA, 0x1, id, msg),
+  ]);
+}
+
+/** Waits for the echo reply on `id` and decodes it (one HPACK decoder per connection). */
+async function echoReply(
+  c: RawH2,
+  d: HpackDecoder,
+  id: number,
+): Promise<{ status: string; grpcStatus: string; body: string }> {
+  await c.until(
+    () => c.frames.some((f) => f.stream === id && f.type === HEADERS && f.flags & 0x1),
+    `reply on stream ${id}`,
+  );
+  let status = '';
+  let grpcStatus = '';
+  let body = Buffer.alloc(0);
+  for (const f of c.frames) {
+    if (f.type === HEADERS) {
+      const fields = d.decode(f.payload); // every block, to keep the table in step
+      if (f.stream !== id) continue;
+      for (const h of fields) {
+        if (h.name === ':status') status = h.value;
+        if (h.name === 'grpc-status') grpcStatus = h.value;
+      }
+    } else if (f.type === DATA && f.stream === id) body = Buffer.concat([body, f.payload]);
+  }
+  return { status, grpcStatus, body: body.subarray(5).toString() };
+}
+
+void test('raw HTTP/2: the front answers SETTINGS and PINGs while idle, then hands over', async (t) => {
+  const { front } = await echoFront(t, ['http://127.0.0.1:0']);
+  const port = Number(front.endpoint.split(':')[1]);
+  for (const [authority, path] of [
+    [front.endpoint, 'direct'],
+    [`http://${front.endpoint}`, 'rewritten'],
+  ] as const) {
+    const before = { ...front.stats };
+    const c = await RawH2.connect(t, port);
+    c.send(CLIENT_PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0)));
+    await c.until(() => c.frames.length >= 1, 'the server preface');
+    assert.deepEqual(
+      c.frames[0],
+      { type: SETTINGS, flags: 0, stream: 0, payload: Buffer.alloc(0) },
+      'the front’s empty SETTINGS',
+    );
+    // Idle before the first request: only the front can answer this PING.
+    await new Promise((r) => setTimeout(r, 50));
+    c.send(frame(PING, 0, 0, Buffer.from('pingpong')));
+    await c.until(() => c.frames.some((f) => f.type === PING), 'PING ACK');
+    assert.deepEqual(c.frames.at(-1), {
+      type: PING,
+      flags: 1,
+      stream: 0,
+      payload: Buffer.from('pingpong'),
+    });
+    c.send(frame(SETTINGS, 0x1, 0, Buffer.alloc(0)), echoRequest(1, authority, 'one'));
+    const d = new HpackDecoder();
+    const r1 = await echoReply(c, d, 1);
+    assert.deepEqual(r1, { status: '200', grpcStatus: '0', body: `${front.endpoint}|one` });
+    c.send(echoRequest(3, authority, 'two'));
+    assert.deepEqual(await echoReply(c, d, 3), {
+      status: '200',
+      grpcStatus: '0',
+      body: `${front.endpoint}|two`,
+    });
+    assert.ok(
+      !c.frames.some((f) => f.type === GOAWAY),
+      'no GOAWAY: nghttp2 never saw the front’s ACK or PING',
+    );
+    assert.equal(front.stats[path], before[path] + 1, path);
+  }
+});
+
+void test('raw HTTP/2: a request sent with the preface needs no SETTINGS from the front', async (t) => {
+  const { front } = await echoFront(t, ['http://127.0.0.1:0']);
+  const c = await RawH2.connect(t, Number(front.endpoint.split(':')[1]));
+  c.send(
+    CLIENT_PREFACE,
+    frame(SETTINGS, 0, 0, Buffer.alloc(0)),
+    echoRequest(1, front.endpoint, 'x'),
+  );
+  const r = await echoReply(c, new HpackDecoder(), 1);
+  assert.equal(r.body, `${front.endpoint}|x`);
+  assert.ok(
+    c.frames[0]!.type === SETTINGS && c.frames[0]!.payload.length > 0,
+    'first frame is grpc-js’s SETTINGS',
+  );
+  assert.equal(front.stats.direct, 1);
+});
+
+void test('HTTP/1.x gets the http1 hook (default 404), never a hang', async (t) => {
+  const get = (port: number, p: string): Promise<{ status: number; body: string }> =>
+    new Promise((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        })
+        .on('error', reject);
+    });
+  const { front } = await echoFront(t, ['http://127.0.0.1:0']);
+  const port = Number(front.endpoint.split(':')[1]);
+  assert.deepEqual(await get(port, '/health'), { status: 404, body: '404 page not found\n' });
+  const hooked = await echoFront(t, ['http://127.0.0.1:0'], {
+    http1: http1Server((req, res) => res.end(`hook ${req.method} ${req.url}`)),
+  });
+  const hport = Number(hooked.front.endpoint.split(':')[1]);
+  assert.deepEqual(await get(hport, '/version'), { status: 200, body: 'hook GET /version' });
+  // A request that arrives one byte at a time still goes to the hook.
+  const raw = await new Promise<string>((resolve, reject) => {
+    const s = net.connect(hport, '127.0.0.1');
+    let out = '';
+    s.on('data', (d: Buffer) => (out += d.toString()));
+    s.on('end', () => resolve(out));
+    s.on('error', reject);
+    const req = 'GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
+    let i = 0;
+    const tick = setInterval(() => {
+      s.write(req[i++]!);
+      if (i === req.length) clearInterval(tick);
+    }, 1);
+  });
+  assert.match(raw, /^HTTP\/1\.1 200 OK/);
+  assert.match(raw, /hook GET \/slow$/);
+  assert.equal(hooked.front.stats.http1, 2);
+});
+
+void test('unix socket: stale socket file removed, grpc-js connects, file gone after close', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-ts-front-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const sock = path.join(dir, 'localhost:2379');
+  // A socket left behind by a killed server.
+  spawnSync(process.execPath, [
+    '-e',
+    `require('net').createServer().listen(${JSON.stringify(sock)}, () => process.kill(process.pid, 'SIGKILL'))`,
+  ]);
+  assert.ok(fs.statSync(sock).isSocket());
+  const cwd = process.cwd();
+  process.chdir(dir); // etcd takes the socket path from the URL host: relative to the cwd
+  let front: ClientListeners;
+  let server: grpc.Server;
+  try {
+    ({ front, server } = await echoFront(t, ['unix://localhost:2379', 'http://127.0.0.1:0']));
+  } finally {
+    process.chdir(cwd);
+  }
+  assert.deepEqual(front.urls[0], 'unix://localhost:2379');
+  assert.match(front.endpoint, /^127\.0\.0\.1:\d+$/, 'endpoint is the first TCP listener');
+  const c = newClient(t, `unix://${sock}`);
+  assert.equal((await echo(c, Buffer.from('u'))).toString(), 'localhost|u');
+  c.close();
+  await front.close(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
+  assert.ok(!fs.existsSync(sock), 'socket file removed at close');
+});
+
+void test('IPv6 loopback and port 0 report the real port', async (t) => {
+  const probe = net.createServer();
+  const v6 = await new Promise<boolean>((resolve) => {
+    probe.once('error', () => resolve(false));
+    probe.listen(0, '::1', () => probe.close(() => resolve(true)));
+  });
+  if (!v6) {
+    t.skip('no IPv6 loopback');
+    return;
+  }
+  const { front } = await echoFront(t, ['http://[::1]:0']);
+  assert.match(front.endpoint, /^\[::1\]:[1-9]\d*$/);
+  assert.deepEqual(front.urls, [`http://${front.endpoint}`]);
+  const c = newClient(t, `ipv6:${front.endpoint}`);
+  assert.equal((await echo(c, Buffer.from('6'))).toString(), `${front.endpoint}|6`);
+});
+
+void test('0.0.0.0 and localhost listeners; a taken port fails the whole listen', async (t) => {
+  const { front } = await echoFront(t, ['http://0.0.0.0:0', 'http://localhost:0']);
+  const [any, local] = front.urls.map((u) => new URL(u));
+  assert.equal(any!.hostname, '0.0.0.0');
+  assert.equal(
+    local!.hostname,
+    '127.0.0.1',
+    'localhost binds 127.0.0.1, as config.bindTarget says',
+  );
+  assert.equal(front.endpoint, `127.0.0.1:${any!.port}`);
+  const c = newClient(t, `127.0.0.1:${local!.port}`);
+  assert.equal((await echo(c, Buffer.from('l'))).toString(), `127.0.0.1:${local!.port}|l`);
+
+  const taken = Number(front.endpoint.split(':')[1]);
+  const server = new grpc.Server();
+  await assert.rejects(
+    listenClients(server, [new URL('http://127.0.0.1:0'), new URL(`http://0.0.0.0:${taken}`)], {
+      logger: quiet,
+    }),
+    /EADDRINUSE/,
+  );
+});
+
+void test('close: stops accepting, GOAWAYs idle HTTP/2, waits for the drain, then ends the rest', async (t) => {
+  const { front, server } = await echoFront(t, ['http://127.0.0.1:0']);
+  const port = Number(front.endpoint.split(':')[1]);
+  const idle = await RawH2.connect(t, port);
+  idle.send(CLIENT_PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0)));
+  await idle.until(() => idle.frames.length >= 1, 'the front’s SETTINGS');
+  const busy = newClient(t, front.endpoint);
+  await echo(busy, Buffer.from('warm'));
+  const http1 = net.connect(port, '127.0.0.1');
+  http1.on('error', () => undefined);
+  http1.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'); // keep-alive: stays open after the 404
+  await new Promise((r) => http1.once('data', r));
+  let drained = false;
+  const closed = front.close(async () => {
+    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    drained = true;
+  });
+  await idle.until(() => idle.ended, 'the idle connection to close');
+  assert.deepEqual(idle.frames.at(-1)?.type, GOAWAY);
+  await closed;
+  assert.ok(drained);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.ok(http1.destroyed || http1.readableEnded, 'HTTP/1 connection ended');
+  const refused = await new Promise<boolean>((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
+  assert.ok(refused, 'no longer listening');
+});
+
+void test('whole server: etcd3 npm client direct, grpc-js with http:// authority rewritten', async (t) => {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const server = await startServer({ log: pino({ level: 'debug' }, sink) });
+  t.after(() => server.close());
+  const etcd = new Etcd3({ hosts: `http://${server.endpoint}` });
+  t.after(() => etcd.close());
+  await etcd.put('front/a').value('1');
+  assert.equal(await etcd.get('front/a').string(), '1');
+  const watcher = await etcd.watch().key('front/w').create();
+  const seen = new Promise<string>((resolve) =>
+    watcher.on('put', (kv) => resolve(kv.value.toString())),
+  );
+  await etcd.put('front/w').value('watched');
+  assert.equal(await seen, 'watched');
+  await watcher.cancel();
+  const messages = (): string[] =>
+    lines
+      .map((l) => JSON.parse(l) as { module?: string; msg: string })
+      .filter((l) => l.module === 'front')
+      .map((l) => l.msg);
+  assert.ok(
+    messages().every((m) => m === 'client connection handed to gRPC directly'),
+    messages().join('\n'),
+  );
+  assert.ok(messages().length >= 1);
+
+  // The same server through the rewriting path: a grpc-js channel with a URL authority.
+  const kvCtor = grpc.makeGenericClientConstructor(
+    {
+      Range: {
+        path: '/etcdserverpb.KV/Range',
+        requestStream: false,
+        responseStream: false,
+        // RangeRequest{key: "front/a"}: field 1, bytes
+        requestSerialize: (b: Buffer) => b,
+        requestDeserialize: (b: Buffer) => b,
+        responseSerialize: (b: Buffer) => b,
+        responseDeserialize: (b: Buffer) => b,
+      },
+    },
+    'KV',
+  );
+  const kv = new kvCtor(server.endpoint, grpc.credentials.createInsecure(), {
+    'grpc.default_authority': `http://${server.endpoint}`,
+  }) as unknown as grpc.Client & {
+    Range(req: Buffer, cb: (err: grpc.ServiceError | null, res?: Buffer) => void): void;
+  };
+  t.after(() => kv.close());
+  const req = Buffer.concat([Buffer.from([0x0a, 7]), Buffer.from('front/a')]);
+  const res = await new Promise<Buffer>((resolve, reject) =>
+    kv.Range(req, (err, r) => (err ? reject(err) : resolve(r!))),
+  );
+  assert.ok(
+    res.includes(Buffer.from('front/a')) && res.includes(Buffer.from('1')),
+    'Range through the rewriter',
+  );
+  assert.ok(
+    messages().some((m) => m.startsWith('client :authority is not acceptable')),
+    messages().join('\n'),
+  );
+});
