@@ -12,7 +12,7 @@ import { healthService } from './api/health.js';
 import { kvService } from './api/kv.js';
 import { leaseService } from './api/lease.js';
 import { maintenanceService } from './api/maintenance.js';
-import { watchService } from './api/watch.js';
+import { closeWatchStreams, watchService } from './api/watch.js';
 import { AlarmStore, ALARM_CORRUPT, ALARM_NOSPACE } from './cluster/alarms.js';
 import { loadMembership, type MemberInfo } from './cluster/membership.js';
 import { defaultConfig, type ServerConfig } from './config.js';
@@ -240,6 +240,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       compactor?.stop();
       if (quotaTimer) clearInterval(quotaTimer);
       lessor.stop();
+      // End watch streams with "server stopped" so clients reconnect and resume elsewhere/later.
+      closeWatchStreams(store);
       await front.close(() => shutdown(server, 2000));
       await store.close();
       await backend.close();

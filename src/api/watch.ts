@@ -1,7 +1,22 @@
-/** etcdserverpb.Watch handler. PLACEHOLDER: the Watch issue fills this in. */
+/**
+ * etcdserverpb.Watch (etcd api/v3rpc/watch.go): decodes the stream's requests into WatchStream
+ * calls and encodes its messages, fragmenting oversized responses for watchers that asked.
+ *
+ * The watch machinery itself (watchers, history replay, backpressure) is transport-free, in
+ * src/watch. One WatchableStore serves every stream of a KvStore; `closeWatchStreams(store)`
+ * ends them all (call it on shutdown before stopping the gRPC server, which otherwise waits for
+ * the open watch streams until its grace period ends).
+ */
+import { EtcdError } from '../errors.js';
+import { wireKv, type WireKv } from '../kv/wire.js';
 import type { KvStore } from '../mvcc/store.js';
-import type { HeaderFactory } from './header.js';
-import type { ServiceHandlers } from './rpc.js';
+import { EVENT_DELETE, type Event } from '../mvcc/types.js';
+import { WatchableStore, type WatchableStoreOptions } from '../watch/watchable-store.js';
+import type { WatchStream } from '../watch/watch-stream.js';
+import type { WatchResult, WatchSink } from '../watch/watcher.js';
+import { messageType, toNum, type Int64 } from './codec.js';
+import type { HeaderFactory, WireHeader } from './header.js';
+import { duplex, type CallContext, type DuplexStream, type ServiceHandlers } from './rpc.js';
 
 export interface WatchApiDeps {
   store: KvStore;
@@ -9,8 +24,215 @@ export interface WatchApiDeps {
   /** etcd's --max-request-bytes: fragmenting threshold is this + 512 KiB. */
   maxRequestBytes: number;
   progressNotifyIntervalMs: number;
+  /**
+   * Auth seam: checks a create request and returns etcd's cancel_reason to refuse it (e.g.
+   * "rpc error: code = PermissionDenied desc = etcdserver: permission denied").
+   */
+  authorizeWatch?: (ctx: CallContext, key: Uint8Array, rangeEnd: Uint8Array) => string | undefined;
+  /** Tunables of the catch-up machinery (tests). */
+  watchable?: Partial<WatchableStoreOptions>;
 }
 
-export function watchService(_d: WatchApiDeps): ServiceHandlers {
-  return {};
+/** etcd's grpcOverheadBytes: responses are fragmented above max-request-bytes + this. */
+const GRPC_OVERHEAD_BYTES = 512 * 1024;
+
+interface WatchCreateRequest {
+  key?: Uint8Array | null;
+  range_end?: Uint8Array | null;
+  start_revision?: Int64;
+  progress_notify?: boolean | null;
+  filters?: number[] | null;
+  prev_kv?: boolean | null;
+  watch_id?: Int64;
+  fragment?: boolean | null;
+}
+
+interface WatchRequest {
+  create_request?: WatchCreateRequest | null;
+  cancel_request?: { watch_id?: Int64 } | null;
+  progress_request?: object | null;
+}
+
+interface WireEvent {
+  type?: number;
+  kv: WireKv;
+  prev_kv?: WireKv;
+}
+
+interface WireWatchResponse {
+  header: WireHeader;
+  watch_id?: number;
+  created?: boolean;
+  canceled?: boolean;
+  compact_revision?: number;
+  cancel_reason?: string;
+  fragment?: boolean;
+  events?: WireEvent[];
+}
+
+const EMPTY = Buffer.alloc(0);
+
+const stores = new WeakMap<KvStore, WatchableStore>();
+
+/** The WatchableStore of `store`, created on first use (one per store, shared by all streams). */
+export function watchableStoreOf(
+  store: KvStore,
+  opts?: Partial<WatchableStoreOptions>,
+): WatchableStore {
+  let ws = stores.get(store);
+  if (!ws) {
+    ws = new WatchableStore(store, { ...opts, logger: store.opts.logger });
+    stores.set(store, ws);
+  }
+  return ws;
+}
+
+/**
+ * Ends every watch stream of `store`. For a server shutdown (the default) the status is
+ * UNAVAILABLE "etcdserver: server stopped", which clients (clientv3, etcd3) treat as "retry": they
+ * reconnect and resume from their last revision. `canceled` ends them as etcd ends a cancelled
+ * stream: CANCELLED "etcdserver: watch canceled" (clientv3 then gives up).
+ */
+export function closeWatchStreams(store: KvStore, why: 'shutdown' | 'canceled' = 'shutdown'): void {
+  const ws = stores.get(store);
+  if (!ws) return;
+  stores.delete(store);
+  ws.close(new EtcdError(why === 'shutdown' ? 'stopped' : 'watchCanceled'));
+}
+
+function wireEvent(ev: Event, withPrev: boolean): WireEvent {
+  const o: WireEvent = { kv: wireKv(ev.kv) };
+  if (ev.type === EVENT_DELETE) o.type = EVENT_DELETE;
+  if (withPrev && ev.prevKv) o.prev_kv = wireKv(ev.prevKv);
+  return o;
+}
+
+function varintLen(n: number): number {
+  let len = 1;
+  while (n >= 128) {
+    n = Math.floor(n / 128);
+    len++;
+  }
+  return len;
+}
+
+/** Encodes WatchResults for one stream and writes them, fragmenting when asked. */
+class GrpcWatchSink implements WatchSink {
+  private readonly stream: DuplexStream<WatchRequest, object>;
+  private readonly header: HeaderFactory;
+  private readonly maxBytes: number;
+  // Fan-out of one revision hands every watcher the same events array: convert it once.
+  private lastEvents: Event[] | null = null;
+  private lastWire: WireEvent[] | null = null;
+  private lastWirePrev: WireEvent[] | null = null;
+
+  constructor(
+    stream: DuplexStream<WatchRequest, object>,
+    header: HeaderFactory,
+    maxRequestBytes: number,
+  ) {
+    this.stream = stream;
+    this.header = header;
+    this.maxBytes = maxRequestBytes + GRPC_OVERHEAD_BYTES;
+  }
+
+  private events(evs: Event[], withPrev: boolean): WireEvent[] {
+    if (evs !== this.lastEvents) {
+      this.lastEvents = evs;
+      this.lastWire = null;
+      this.lastWirePrev = null;
+    }
+    if (withPrev) return (this.lastWirePrev ??= evs.map((e) => wireEvent(e, true)));
+    return (this.lastWire ??= evs.map((e) => wireEvent(e, false)));
+  }
+
+  write(r: WatchResult): boolean {
+    const msg: WireWatchResponse = { header: this.header.make(r.revision) };
+    if (r.watchId !== 0) msg.watch_id = r.watchId;
+    if (r.created) msg.created = true;
+    if (r.canceled) msg.canceled = true;
+    if (r.compactRevision) msg.compact_revision = r.compactRevision;
+    if (r.cancelReason) msg.cancel_reason = r.cancelReason;
+    if (r.events && r.events.length > 0) {
+      msg.events = this.events(r.events, !!r.prevKv);
+      if (r.fragment && msg.events.length > 1) return this.writeFragments(msg);
+    }
+    return this.stream.write(msg);
+  }
+
+  /** etcd's sendFragments: split between events so that each part stays under the limit. */
+  private writeFragments(msg: WireWatchResponse): boolean {
+    const events = msg.events!;
+    const Resp = messageType('etcdserverpb.WatchResponse');
+    const Ev = messageType('mvccpb.Event');
+    const sizes = events.map((e) => {
+      const n = Ev.encode(e).len;
+      return 1 + varintLen(n) + n;
+    });
+    const base = Resp.encode({ ...msg, events: [] }).len;
+    const total = sizes.reduce((a, b) => a + b, base);
+    if (total < this.maxBytes) return this.stream.write(msg);
+    const fragBase = Resp.encode({ ...msg, events: [], fragment: true }).len;
+    let idx = 0;
+    for (;;) {
+      const part: WireEvent[] = [];
+      let size = fragBase;
+      while (idx < events.length) {
+        size += sizes[idx]!;
+        if (part.length >= 1 && size >= this.maxBytes) break;
+        part.push(events[idx]!);
+        idx++;
+      }
+      const last = idx === events.length;
+      const out: WireWatchResponse = { ...msg, events: part };
+      if (!last) out.fragment = true;
+      const ok = this.stream.write(out);
+      if (last) return ok;
+    }
+  }
+
+  onDrain(cb: () => void): void {
+    this.stream.onDrain(cb);
+  }
+
+  end(err?: unknown): void {
+    this.stream.end(err);
+  }
+}
+
+function createRequest(c: WatchCreateRequest): Parameters<WatchStream['create']>[0] {
+  return {
+    key: c.key ?? EMPTY,
+    rangeEnd: c.range_end ?? EMPTY,
+    startRevision: toNum(c.start_revision),
+    progressNotify: !!c.progress_notify,
+    filters: c.filters ?? [],
+    prevKv: !!c.prev_kv,
+    watchId: toNum(c.watch_id),
+    fragment: !!c.fragment,
+  };
+}
+
+export function watchService(d: WatchApiDeps): ServiceHandlers {
+  const hub = watchableStoreOf(d.store, d.watchable);
+  return {
+    Watch: duplex<WatchRequest>((stream, ctx) => {
+      const sink = new GrpcWatchSink(stream, d.header, d.maxRequestBytes);
+      const authorize = d.authorizeWatch;
+      const ws = hub.newStream(sink, {
+        progressIntervalMs: d.progressNotifyIntervalMs,
+        ...(authorize
+          ? { authorize: (key: Uint8Array, end: Uint8Array) => authorize(ctx, key, end) }
+          : {}),
+      });
+      stream.onMessage((req) => {
+        if (req.create_request) ws.create(createRequest(req.create_request));
+        else if (req.cancel_request) ws.cancel(toNum(req.cancel_request.watch_id));
+        else if (req.progress_request) ws.requestProgress();
+      });
+      // etcd keeps the stream open after the client half-closes: events keep flowing.
+      stream.onHalfClose(() => undefined);
+      stream.onClose(() => ws.close());
+    }),
+  };
 }
