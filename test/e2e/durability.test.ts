@@ -25,7 +25,7 @@ test(
     const acked = new Map<string, { value: string; rev: number }>();
     const pairs: string[] = []; // txn-written pairs, acknowledged
     let stop = false;
-      const writer = async (w: number): Promise<void> => {
+    const writer = async (w: number): Promise<void> => {
       for (let i = 0; !stop; i++) {
         const key = `d/${w}/${i}`;
         const value = `v${w}.${i}`;
@@ -43,7 +43,7 @@ test(
             acked.set(key, { value, rev: Number(res.header.revision) });
           }
         } catch {
-            return; // the server is gone
+          return; // the server is gone
         }
       }
     };
