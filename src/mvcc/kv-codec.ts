@@ -5,7 +5,8 @@
  */
 import type { KeyValue } from './types.js';
 
-function varintLen(n: number): number {
+/** Bytes a non-negative integer (< 2^53) takes as a protobuf varint. */
+export function varintLen(n: number): number {
   let len = 1;
   while (n >= 128) {
     n = Math.floor(n / 128);
@@ -14,7 +15,8 @@ function varintLen(n: number): number {
   return len;
 }
 
-function writeVarint(buf: Buffer, pos: number, n: number): number {
+/** Writes a non-negative integer (< 2^53) as a varint at `pos`; returns the next position. */
+export function writeVarint(buf: Buffer, pos: number, n: number): number {
   while (n >= 128) {
     buf[pos++] = (n % 128) | 128;
     n = Math.floor(n / 128);

@@ -14,6 +14,7 @@
  * Compaction rewrites a segment without the revisions it drops, or deletes it when none is left.
  */
 import { BUCKET_KEY } from '../storage/schema.js';
+import { varintLen, writeVarint } from './kv-codec.js';
 
 const TWO32 = 0x1_0000_0000;
 
@@ -40,24 +41,6 @@ export function segmentEnd(key: Buffer): number {
 export const SEGMENTS_START = Buffer.from([BUCKET_KEY]);
 export const SEGMENTS_END = Buffer.from([BUCKET_KEY + 1]);
 
-function varintLen(n: number): number {
-  let len = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
-}
-
-function putVarint(buf: Buffer, pos: number, n: number): number {
-  while (n >= 128) {
-    buf[pos++] = (n % 128) | 128;
-    n = Math.floor(n / 128);
-  }
-  buf[pos++] = n;
-  return pos;
-}
-
 /** Serialises entries (already in revision order) into one segment value. */
 export function encodeSegment(entries: SegEntry[]): Buffer {
   let size = 0;
@@ -66,10 +49,10 @@ export function encodeSegment(entries: SegEntry[]): Buffer {
   const buf = Buffer.allocUnsafe(size);
   let p = 0;
   for (const e of entries) {
-    p = putVarint(buf, p, e.main);
-    p = putVarint(buf, p, e.sub);
+    p = writeVarint(buf, p, e.main);
+    p = writeVarint(buf, p, e.sub);
     buf[p++] = e.tombstone ? 1 : 0;
-    p = putVarint(buf, p, e.kv.length);
+    p = writeVarint(buf, p, e.kv.length);
     p += e.kv.copy(buf, p);
   }
   return buf;
