@@ -18,7 +18,7 @@ import { loadMembership, type MemberInfo } from './cluster/membership.js';
 import { defaultConfig, type ServerConfig } from './config.js';
 import { EtcdError } from './errors.js';
 import { KvServer } from './kv/kv-server.js';
-import type { PutRequest, RequestOp, TxnRequest } from './kv/pb.js';
+import type { RequestOp, TxnRequest } from './kv/pb.js';
 import { Lessor } from './lease/lessor.js';
 import { createLogger, type Logger } from './logger.js';
 import { AutoCompactor } from './mvcc/auto-compactor.js';
@@ -114,7 +114,6 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     if (!alarms.has(ALARM_NOSPACE)) return;
     if (method === 'Put' || (method === 'Txn' && txnHasPut(req as TxnRequest)))
       throw new EtcdError('noSpace');
-    void (req as PutRequest);
   };
 
   const server: grpc.Server = createGrpcServer({

@@ -3,9 +3,7 @@
  * etcd's watchableStore.syncWatchers does with UnsafeRange over the key bucket and kvsToEvents).
  *
  * The key bucket holds revision segments (mvcc/segment.ts: one record per group commit, keyed by
- * its last main revision); single-revision records (`k` + main + `_` + sub [+ `t`], the layout
- * of revision.ts) are read too. Both sort by revision, and `k` + 8-byte main is a lower bound
- * for both, so one scan from there walks history in order.
+ * its last main revision), so one scan from the segment key of `from` walks history in order.
  *
  * A HistoryCursor opens its backend iterator synchronously when it is created. LevelDB (and
  * memory-level) iterators read from a snapshot taken at that moment, so a cursor opened while
@@ -15,14 +13,10 @@
 import type { Backend } from '../storage/backend.js';
 import type { BinKey } from '../util/bytes.js';
 import { decodeKeyValue } from './kv-codec.js';
-import { REV_KEY_LEN } from './revision.js';
 import { decodeSegment, segmentKey, SEGMENTS_END } from './segment.js';
 import { EVENT_DELETE, EVENT_PUT, type Event } from './types.js';
 
-const TWO32 = 0x1_0000_0000;
 const EMPTY = Buffer.alloc(0);
-/** Length of a segment key: bucket byte + 8-byte main revision. */
-const SEGMENT_KEY_LEN = 9;
 
 /** One revision of one key as stored: (main, sub), tombstone flag, mvccpb.KeyValue bytes. */
 export interface HistoryRecord {
@@ -75,15 +69,6 @@ export function recordToEvent(r: HistoryRecord): Event {
   return { type: EVENT_PUT, kv, prevKv: null };
 }
 
-function singleRecord(k: Buffer, v: Buffer): HistoryRecord {
-  return {
-    main: k.readUInt32BE(1) * TWO32 + k.readUInt32BE(5),
-    sub: k.readUInt32BE(10) * TWO32 + k.readUInt32BE(14),
-    tombstone: k.length > REV_KEY_LEN && k[REV_KEY_LEN] === 0x74,
-    kv: v,
-  };
-}
-
 /** Reads the records of revisions [from, to], in revision order, a chunk at a time. */
 export class HistoryCursor {
   private readonly it: AsyncGenerator<[Buffer, Buffer][]>;
@@ -117,20 +102,14 @@ export class HistoryCursor {
         return null;
       }
       const out: HistoryRecord[] = [];
-      for (const [k, v] of r.value) {
-        if (k.length === SEGMENT_KEY_LEN) {
-          for (const e of decodeSegment(v)) {
-            if (e.main < this.from) continue;
-            if (e.main > this.to) {
-              this.done = true;
-              break;
-            }
-            out.push(e);
+      for (const [, v] of r.value) {
+        for (const e of decodeSegment(v)) {
+          if (e.main < this.from) continue;
+          if (e.main > this.to) {
+            this.done = true;
+            break;
           }
-        } else if (k.length >= REV_KEY_LEN) {
-          const rec = singleRecord(k, v);
-          if (rec.main > this.to) this.done = true;
-          else if (rec.main >= this.from) out.push(rec);
+          out.push(e);
         }
         if (this.done) break;
       }

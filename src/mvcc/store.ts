@@ -4,7 +4,7 @@
  *
  * - An in-memory B-tree maps each key (as a binary string) to its KeyIndex (generations of
  *   (main, sub) revisions plus a cache of the newest value).
- * - Every revision's value lives in the backend under its revision key (mvcc/revision.ts).
+ * - Every revision's value lives in the backend inside its group commit's segment (segment.ts).
  * - Writes run synchronously against the newest state, one transaction at a time (JavaScript's
  *   single thread is the write lock), and hand their backend ops to the group committer.
  * - Reads of "now" read at `committedRev`, the newest revision that is durable. So a response
@@ -179,16 +179,6 @@ export class KvStore {
     if (o.countOnly) return { kvs: [], count: sel.count, more: false, rev: this.committedRev };
     const kvs = await this.materialize(sel.hits, rev);
     return { ...finishByValue(kvs, sel, o), count: sel.count, rev: this.committedRev };
-  }
-
-  /** The key's kv at revision `rev` of the committed view, or null. Used by watch for prev_kv. */
-  async kvAt(key: BinKey, rev: number): Promise<KeyValue | null> {
-    const entry = this.index.get(key);
-    if (!entry) return null;
-    const info = entry.get(rev);
-    if (!info) return null;
-    const [kv] = await this.materialize([{ entry, info }], rev);
-    return kv ?? null;
   }
 
   /**

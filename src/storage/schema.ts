@@ -2,7 +2,7 @@
  * The backend keyspace in one place (etcd keeps the same list in storage/schema/bucket.go).
  *
  * Every key starts with a one-byte "bucket" tag:
- * - `k` + revision (17 bytes, +`t` for a tombstone) → mvccpb.KeyValue (see mvcc/revision.ts);
+ * - `k` + last main revision (8 bytes) → a revision segment (see mvcc/segment.ts);
  * - `m` + name → meta values (current and compacted revision, cluster identity, term);
  * - `l` + 8-byte lease ID → lease record.
  */

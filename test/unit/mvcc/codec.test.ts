@@ -1,27 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeKeyValue, encodeKeyValue } from '../../../src/mvcc/kv-codec.js';
-import { parseRevKey, revKey } from '../../../src/mvcc/revision.js';
 import { messageType } from '../../../src/api/codec.js';
-
-test('revision keys sort in revision order and round-trip', () => {
-  const revs: [number, number][] = [
-    [1, 0],
-    [1, 1],
-    [2, 0],
-    [255, 7],
-    [256, 0],
-    [2 ** 32 + 5, 3],
-    [2 ** 40, 2 ** 33],
-  ];
-  const keys = revs.map(([m, s]) => revKey(m, s));
-  for (let i = 1; i < keys.length; i++) assert.equal(Buffer.compare(keys[i - 1]!, keys[i]!), -1);
-  revs.forEach(([m, s], i) =>
-    assert.deepEqual(parseRevKey(keys[i]!), { main: m, sub: s, tombstone: false }),
-  );
-  assert.deepEqual(parseRevKey(revKey(9, 1, true)), { main: 9, sub: 1, tombstone: true });
-  assert.equal(revKey(9, 1).length, 18);
-});
 
 test('KeyValue codec matches protobufjs on the mvccpb.KeyValue schema', () => {
   const T = messageType('mvccpb.KeyValue');

@@ -1,5 +1,5 @@
 // HistoryCursor (src/mvcc/history.ts): reading revisions [from, to] back as events, from revision
-// segments (what the committer writes) and from single-revision records, in revision order; and
+// segments (what the committer writes), in revision order; and
 // reading from the snapshot taken when the cursor opened.
 
 import assert from 'node:assert/strict';
@@ -12,7 +12,6 @@ import {
   type HistoryRecord,
 } from '../../../src/mvcc/history.js';
 import { encodeKeyValue } from '../../../src/mvcc/kv-codec.js';
-import { revKey } from '../../../src/mvcc/revision.js';
 import { encodeSegment, segmentKey, type SegEntry } from '../../../src/mvcc/segment.js';
 import { Backend } from '../../../src/storage/backend.js';
 import { makeTmpDir } from '../../helpers/tmpdir.js';
@@ -65,14 +64,22 @@ async function backendWith(dir = ''): Promise<Backend> {
   await b.write([
     { type: 'put', key: segmentKey(4), value: encodeSegment(seg1) },
     { type: 'put', key: segmentKey(7), value: encodeSegment(seg2) },
-    // Single-revision records (the layout of mvcc/revision.ts) after the segments.
-    { type: 'put', key: revKey(8, 0), value: kv('f', '1', 8) },
-    { type: 'put', key: revKey(9, 0, true), value: tomb('f') },
+    // One-revision segments after them.
+    {
+      type: 'put',
+      key: segmentKey(8),
+      value: encodeSegment([{ main: 8, sub: 0, tombstone: false, kv: kv('f', '1', 8) }]),
+    },
+    {
+      type: 'put',
+      key: segmentKey(9),
+      value: encodeSegment([{ main: 9, sub: 0, tombstone: true, kv: tomb('f') }]),
+    },
   ]);
   return b;
 }
 
-test('reads exactly the revisions [from, to], in (main, sub) order, across both layouts', async () => {
+test('reads exactly the revisions [from, to], in (main, sub) order, across segments', async () => {
   const b = await backendWith();
   assert.deepEqual((await all(new HistoryCursor(b, 1, 100, 1))).map(sig), [
     '2.0:a',
@@ -135,7 +142,7 @@ for (const disk of [false, true]) {
     // A compaction-like rewrite after the cursor opened must not be seen by it.
     await b.write([
       { type: 'del', key: segmentKey(4) },
-      { type: 'del', key: revKey(8, 0) },
+      { type: 'del', key: segmentKey(8) },
     ]);
     assert.equal((await all(c)).length, 10);
     assert.equal((await all(new HistoryCursor(b, 1, 100))).length, 6);
