@@ -108,7 +108,8 @@ export class KvServer {
     checkTxnRequest(r, this.opts.maxTxnOps);
     checkIntervals(r.success);
     checkIntervals(r.failure);
-    const prefetched = await this.prefetch(r);
+    // Most txns read only the newest state: skip the async pre-read (and its await) for them.
+    const prefetched = hasHistoricalRange(r) ? await this.prefetch(r) : NO_PREFETCH;
     const { result, rev, durable } = this.store.write((txn) => {
       const path: boolean[] = [];
       this.comparePath(txn, r, path);
@@ -269,4 +270,17 @@ export class KvServer {
     await visit(r);
     return out;
   }
+}
+
+const NO_PREFETCH: Prefetched = new Map();
+
+/** True when some range in the txn (either branch, nested) asks for an old revision. */
+function hasHistoricalRange(t: TxnRequest): boolean {
+  const check = (ops: RequestOp[]): boolean =>
+    ops.some(
+      (op) =>
+        (!!op.request_range && toNum(op.request_range.revision) > 0) ||
+        (!!op.request_txn && hasHistoricalRange(op.request_txn)),
+    );
+  return check(t.success) || check(t.failure);
 }
