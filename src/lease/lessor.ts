@@ -164,8 +164,8 @@ export class Lessor implements LeaseHooks {
     let attached = 0;
     let orphans = 0;
     for (const [key, entry] of store.index.entries()) {
-      const id = entry.kv?.lease;
-      if (id === undefined || id === 0n) continue;
+      const id = entry.lease;
+      if (id === 0n) continue;
       const l = this.leases.get(id);
       if (l) {
         l.keys.add(key);

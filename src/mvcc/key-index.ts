@@ -1,6 +1,6 @@
 /**
  * KeyIndex: the revisions of one key, split into generations (mirrors etcd
- * server/storage/mvcc/key_index.go).
+ * server/storage/mvcc/key_index.go), plus the key's newest value.
  *
  * A generation runs from the put that creates a key to the tombstone that deletes it. Example:
  *
@@ -12,10 +12,14 @@
  * compact(7) finds the newest revision at or below 7 to be the tombstone 6.0, so the whole first
  * generation goes: {created 8, ver 2, revs [8.0 9.1]}.
  *
- * Besides revisions, a KeyIndex caches the key's newest value (`kv`) so that reads of the current
- * revision never touch the backend, and the value before it (`prevKv`) until the newest change is
- * durable, so reads of the committed revision can still see it.
+ * Layout, built for the common key that was written once: the current generation's newest
+ * revision is held in `main`/`sub`, and the key's newest value as an index record (kv-codec.ts:
+ * the encoded mvccpb.KeyValue in `buf` at `off`), which also gives the current generation's
+ * creation revision and version. Older revisions of the current generation and closed
+ * generations only exist once a key has them (`past`). Reads of the current revision decode the
+ * record on demand, so they never touch the backend.
  */
+import { parseRecord, rec, recordKeyValue, recordLease } from './kv-codec.js';
 import type { KeyValue } from './types.js';
 
 export interface Generation {
@@ -35,73 +39,121 @@ export interface RevisionInfo {
   ver: number;
 }
 
+/** History beyond the newest revision; only keys that have some carry one. */
+export class Past {
+  /** Older (main, sub) pairs of the current generation, flattened, oldest first. */
+  revs: number[] = [];
+  /** Closed generations (each ends with its tombstone), oldest first. */
+  gens: Generation[] = [];
+}
+
+const NO_GENS: Generation[] = [];
+
 export class KeyIndex {
-  readonly key: Buffer;
-  gens: Generation[] = [{ created: 0, ver: 0, revs: [] }];
-  kv: KeyValue | null = null;
-  prevKv: KeyValue | null = null;
-  /** Main revision of the newest change while it is not yet durable; 0 once it is. */
-  pendingRev = 0;
-
-  constructor(key: Buffer) {
-    this.key = key;
-  }
-
-  private get current(): Generation {
-    return this.gens[this.gens.length - 1]!;
-  }
+  /** Buffer holding the record of the key's newest value; null while the key is deleted. */
+  buf: Buffer | null = null;
+  /** Offset of that record in `buf`. */
+  off = 0;
+  /** Newest revision of the current generation; main is 0 when the generation is empty. */
+  main = 0;
+  sub = 0;
+  past: Past | null = null;
 
   /** True when the key exists at the newest revision. */
   get live(): boolean {
-    return this.current.revs.length > 0;
+    return this.main > 0;
   }
 
-  /** Records a put at (main, sub); returns the new version. */
-  put(main: number, sub: number): number {
-    const g = this.current;
-    if (g.revs.length === 0) {
-      g.created = main;
-      g.ver = 1;
-      // A literal has room for exactly one pair; push() on [] would reserve 17 slots, and most
-      // keys are written once.
-      g.revs = [main, sub];
-      return 1;
-    }
-    g.revs.push(main, sub);
-    g.ver++;
-    return g.ver;
+  /** The key's newest value, decoded (key and value are views into the record), or null. */
+  get kv(): KeyValue | null {
+    return this.buf === null ? null : recordKeyValue(this.buf, this.off);
   }
 
-  /** Rebuilds a revision read from the backend, taking version and creation from the stored kv. */
-  restore(main: number, sub: number, created: number, ver: number): void {
-    const g = this.current;
-    if (g.revs.length === 0) {
-      g.created = created;
-      g.revs = [main, sub];
-    } else {
-      g.revs.push(main, sub);
+  /** Lease of the newest value (0n when the key is deleted or has none). */
+  get lease(): bigint {
+    return this.buf === null ? 0n : recordLease(this.buf, this.off);
+  }
+
+  /** Main revision of the key's newest change, tombstones included; 0 for a new entry. */
+  get newestRev(): number {
+    if (this.main > 0) return this.main;
+    const gens = this.past?.gens;
+    if (!gens || gens.length === 0) return 0;
+    const revs = gens[gens.length - 1]!.revs;
+    return revs[revs.length - 2]!;
+  }
+
+  /**
+   * Records a put at (main, sub) whose value is the record at `off` in `buf`. The record must
+   * carry the generation's creation revision and the new version (see created/version of
+   * the value this replaces).
+   */
+  put(main: number, sub: number, buf: Buffer, off: number): void {
+    if (this.main > 0) {
+      const past = (this.past ??= new Past());
+      // A literal has room for exactly one pair; push() on [] would reserve 17 slots.
+      if (past.revs.length === 0) past.revs = [this.main, this.sub];
+      else past.revs.push(this.main, this.sub);
     }
-    g.ver = ver;
+    this.main = main;
+    this.sub = sub;
+    this.buf = buf;
+    this.off = off;
   }
 
   /** Records a delete at (main, sub) and opens a new, empty generation. */
   tombstone(main: number, sub: number): void {
-    const g = this.current;
-    if (g.revs.length === 0) return;
-    g.revs.push(main, sub);
-    g.ver++;
-    this.gens.push({ created: 0, ver: 0, revs: [] });
+    if (this.main === 0) return;
+    parseRecord(this.buf!, this.off);
+    const past = (this.past ??= new Past());
+    let revs = past.revs;
+    if (revs.length === 0) revs = [this.main, this.sub, main, sub];
+    else revs.push(this.main, this.sub, main, sub);
+    past.gens.push({ created: rec.created, ver: rec.ver + 1, revs });
+    past.revs = [];
+    this.main = 0;
+    this.sub = 0;
+    this.buf = null;
+    this.off = 0;
+  }
+
+  /** True when the key existed at `rev` (get(rev) !== null, without decoding anything). */
+  exists(rev: number): boolean {
+    if (this.main > 0 && this.main <= rev) return true;
+    return this.past !== null && this.get(rev) !== null;
   }
 
   /** The newest revision of the key at or below `rev`, or null if the key did not exist then. */
   get(rev: number): RevisionInfo | null {
-    const last = this.gens.length - 1;
-    for (let i = last; i >= 0; i--) {
-      const g = this.gens[i]!;
+    const past = this.past;
+    if (this.main > 0) {
+      if (this.main <= rev) {
+        parseRecord(this.buf!, this.off);
+        return { main: this.main, sub: this.sub, created: rec.created, ver: rec.ver };
+      }
+      if (past === null) return null;
+      const revs = past.revs;
+      const n = revs.length;
+      if (n > 0 && revs[0]! <= rev) {
+        let j = n - 2;
+        while (revs[j]! > rev) j -= 2;
+        parseRecord(this.buf!, this.off);
+        return {
+          main: revs[j]!,
+          sub: revs[j + 1]!,
+          created: rec.created,
+          ver: rec.ver - (n - j) / 2,
+        };
+      }
+    } else if (past === null) {
+      return null;
+    }
+    const gens = past.gens;
+    for (let i = gens.length - 1; i >= 0; i--) {
+      const g = gens[i]!;
       const revs = g.revs;
       const n = revs.length;
-      if (n === 0) continue;
-      if (i !== last && revs[n - 2]! <= rev) return null; // deleted at or before rev
+      if (revs[n - 2]! <= rev) return null; // deleted at or before rev
       if (revs[0]! > rev) continue; // created after rev: look at older generations
       let j = n - 2;
       while (revs[j]! > rev) j -= 2;
@@ -118,10 +170,16 @@ export class KeyIndex {
   /** Every revision (main, sub) in the key's history with main > `since`, oldest first. */
   since(rev: number): number[] {
     const out: number[] = [];
-    for (const g of this.gens) {
-      for (let j = 0; j < g.revs.length; j += 2)
-        if (g.revs[j]! > rev) out.push(g.revs[j]!, g.revs[j + 1]!);
+    const past = this.past;
+    if (past !== null) {
+      for (const g of past.gens) {
+        for (let j = 0; j < g.revs.length; j += 2)
+          if (g.revs[j]! > rev) out.push(g.revs[j]!, g.revs[j + 1]!);
+      }
+      for (let j = 0; j < past.revs.length; j += 2)
+        if (past.revs[j]! > rev) out.push(past.revs[j]!, past.revs[j + 1]!);
     }
+    if (this.main > rev) out.push(this.main, this.sub);
     return out;
   }
 
@@ -130,26 +188,46 @@ export class KeyIndex {
    * that must stay in the backend. Returns true when nothing is left and the key can be removed.
    */
   compact(atRev: number, keep: (main: number, sub: number) => void): boolean {
+    const past = this.past;
+    const gens = past?.gens ?? NO_GENS;
     let gi = 0;
-    while (gi < this.gens.length - 1) {
-      const revs = this.gens[gi]!.revs;
+    while (gi < gens.length) {
+      const revs = gens[gi]!.revs;
       if (revs[revs.length - 2]! > atRev) break;
       gi++;
     }
-    const g = this.gens[gi]!;
-    if (g.revs.length > 0) {
+    if (gi < gens.length) {
+      // A closed generation is still alive at atRev; everything after it stays.
+      const g = gens[gi]!;
       let j = g.revs.length - 2;
       while (j >= 0 && g.revs[j]! > atRev) j -= 2;
       if (j >= 0) {
         if (j > 0) g.revs = g.revs.slice(j);
-        if (g.revs.length === 2 && gi !== this.gens.length - 1) {
+        if (g.revs.length === 2) {
           gi++; // only the tombstone is left: the generation is gone
         } else {
           keep(g.revs[0]!, g.revs[1]!);
         }
       }
+    } else if (this.main > 0) {
+      // Every closed generation is gone; compact the current one.
+      if (this.main <= atRev) {
+        if (past !== null) past.revs = [];
+        keep(this.main, this.sub);
+      } else if (past !== null && past.revs.length > 0) {
+        const revs = past.revs;
+        let j = revs.length - 2;
+        while (j >= 0 && revs[j]! > atRev) j -= 2;
+        if (j >= 0) {
+          if (j > 0) past.revs = revs.slice(j);
+          keep(past.revs[0]!, past.revs[1]!);
+        }
+      }
     }
-    if (gi > 0) this.gens = this.gens.slice(gi);
-    return this.gens.length === 1 && this.gens[0]!.revs.length === 0;
+    if (past !== null) {
+      if (gi > 0) past.gens = gens.slice(gi);
+      if (past.gens.length === 0 && past.revs.length === 0) this.past = null;
+    }
+    return this.main === 0 && this.past === null;
   }
 }

@@ -58,30 +58,51 @@ export function encodeSegment(entries: SegEntry[]): Buffer {
   return buf;
 }
 
+let pos = 0;
+
+function varintAt(seg: Buffer, p: number): number {
+  let n = 0;
+  let mul = 1;
+  for (;;) {
+    const b = seg[p++];
+    if (b === undefined) throw new Error('truncated revision segment');
+    n += (b & 127) * mul;
+    if (b < 128) {
+      pos = p;
+      return n;
+    }
+    mul *= 128;
+  }
+}
+
+/**
+ * Calls `fn` for every entry of a segment, in order, without allocating. `off` is where the
+ * entry's varint length starts: from there on an entry is an index record (see kv-codec.ts).
+ */
+export function forEachRecord(
+  seg: Buffer,
+  fn: (main: number, sub: number, tombstone: boolean, off: number) => void,
+): void {
+  let p = 0;
+  while (p < seg.length) {
+    const main = varintAt(seg, p);
+    const sub = varintAt(seg, pos);
+    const tombstone = seg[pos] === 1;
+    const off = pos + 1;
+    const len = varintAt(seg, off);
+    p = pos + len;
+    if (p > seg.length) throw new Error('truncated revision segment');
+    fn(main, sub, tombstone, off);
+  }
+}
+
 /** The entries of a segment; `kv` buffers are views into `seg`. */
 export function decodeSegment(seg: Buffer): SegEntry[] {
   const out: SegEntry[] = [];
-  let p = 0;
-  const varint = (): number => {
-    let n = 0;
-    let mul = 1;
-    for (;;) {
-      const b = seg[p++];
-      if (b === undefined) throw new Error('truncated revision segment');
-      n += (b & 127) * mul;
-      if (b < 128) return n;
-      mul *= 128;
-    }
-  };
-  while (p < seg.length) {
-    const main = varint();
-    const sub = varint();
-    const tombstone = seg[p++] === 1;
-    const len = varint();
-    if (p + len > seg.length) throw new Error('truncated revision segment');
-    out.push({ main, sub, tombstone, kv: seg.subarray(p, p + len) });
-    p += len;
-  }
+  forEachRecord(seg, (main, sub, tombstone, off) => {
+    const len = varintAt(seg, off);
+    out.push({ main, sub, tombstone, kv: seg.subarray(pos, pos + len) });
+  });
   return out;
 }
 

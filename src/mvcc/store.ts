@@ -20,20 +20,19 @@ type BTree<K, V> = InstanceType<typeof sortedBtree.default<K, V>>;
 import type { Backend, BatchOp } from '../storage/backend.js';
 import { META, readU64, u64 } from '../storage/schema.js';
 import type { BinKey, RangeEnd } from '../util/bytes.js';
-import { toBin } from '../util/bytes.js';
 import { Committer, type Batch } from './committer.js';
 import { CompactedError, FutureRevisionError } from './errors.js';
 import { KeyIndex, type RevisionInfo } from './key-index.js';
-import { decodeKeyValue } from './kv-codec.js';
+import { copyRecord, decodeKeyValue, parseRecord, rec, recordBytes, slabs } from './kv-codec.js';
 import {
   decodeSegment,
   encodeSegment,
+  forEachRecord,
   SegmentIndex,
   segmentEnd,
   segmentKey,
   SEGMENTS_END,
   SEGMENTS_START,
-  type SegEntry,
 } from './segment.js';
 import {
   SORT_ASCEND,
@@ -117,6 +116,12 @@ export function finishByValue(
 
 export class KvStore {
   readonly index: BTree<BinKey, KeyIndex> = new sortedBtree.default<BinKey, KeyIndex>();
+  /**
+   * Keys whose newest change is not durable yet, each with its newest value before that change
+   * (null if it had none), so reads of the committed view can still see it. An entry leaves
+   * once the batch holding its newest change is on disk.
+   */
+  readonly pendingPrev = new Map<KeyIndex, KeyValue | null>();
   /** Newest applied revision (may not be durable yet). */
   currentRev = 1;
   /** Newest durable revision: what reads of "now" see. */
@@ -198,10 +203,14 @@ export class KvStore {
       o.maxCreateRevision > 0;
     const want = o.limit > 0 && o.sortOrder === SORT_NONE && !filtered ? o.limit + 1 : Infinity;
     const visit = (entry: KeyIndex): void => {
+      if (hits.length >= want || o.countOnly) {
+        // Only counted: no need to decode where the key stood.
+        if (entry.exists(rev)) count++;
+        return;
+      }
       const info = entry.get(rev);
       if (!info) return;
       count++;
-      if (hits.length >= want || o.countOnly) return;
       if (filtered) {
         if (o.minModRevision > 0 && info.main < o.minModRevision) return;
         if (o.maxModRevision > 0 && info.main > o.maxModRevision) return;
@@ -236,10 +245,12 @@ export class KvStore {
     let missing: number[] | null = null;
     for (let i = 0; i < hits.length; i++) {
       const { entry, info } = hits[i]!;
-      const kv = entry.kv;
-      if (kv !== null && kv.modRevision === info.main) kvs[i] = kv;
-      else if (entry.prevKv !== null && entry.prevKv.modRevision === info.main)
-        kvs[i] = entry.prevKv;
+      if (entry.main === info.main) {
+        kvs[i] = entry.kv!;
+        continue;
+      }
+      const prev = this.pendingPrev.get(entry);
+      if (prev && prev.modRevision === info.main) kvs[i] = prev;
       else (missing ??= []).push(i);
     }
     if (missing) {
@@ -320,12 +331,7 @@ export class KvStore {
     this.committedRev = b.maxRev;
     if (b.segEnd) this.segments.add(b.segEnd);
     for (const rec of b.items) {
-      for (const e of rec.entries) {
-        if (e.pendingRev <= b.maxRev) {
-          e.pendingRev = 0;
-          e.prevKv = null;
-        }
-      }
+      for (const e of rec.entries) if (e.newestRev <= b.maxRev) this.pendingPrev.delete(e);
     }
     for (const rec of b.items) {
       if (rec.events.length === 0) continue;
@@ -380,7 +386,7 @@ export class KvStore {
       if (from !== undefined) batch.pop();
       for (const [k, e] of batch) {
         const empty = e.compact(rev, (m, s) => keep.add(revId(m, s)));
-        if (empty && e.kv === null && e.pendingRev === 0) this.index.delete(k);
+        if (empty && !this.pendingPrev.has(e)) this.index.delete(k);
       }
       if (from !== undefined) await yieldToEventLoop();
     }
@@ -430,15 +436,43 @@ export class KvStore {
     const finished = Number(readU64(await b.get(META.finishedCompactRev)) ?? 0n);
     const scheduled = Number(readU64(await b.get(META.scheduledCompactRev)) ?? 0n);
     let maxRev = 1;
-    for await (const chunk of b.scan(SEGMENTS_START, SEGMENTS_END, 256)) {
+    let seg: Buffer = Buffer.alloc(0);
+    const index = this.index;
+    // Bytes of each segment value that belong to records no longer current (see repack).
+    const dead = new Map<Buffer, number>();
+    const retire = (entry: KeyIndex): void => {
+      const old = entry.buf!;
+      dead.set(old, (dead.get(old) ?? 0) + recordBytes(old, entry.off));
+    };
+    // Index records point into the segment values themselves: no copy per revision, and
+    // nothing allocated for a revision beyond its key's entry.
+    const restoreEntry = (main: number, sub: number, tombstone: boolean, off: number): void => {
+      if (main > maxRev) maxRev = main;
+      parseRecord(seg, off);
+      const key = seg.toString('latin1', rec.keyStart, rec.keyEnd);
+      if (tombstone) {
+        const entry = index.get(key);
+        if (entry !== undefined && entry.live) {
+          retire(entry);
+          entry.tombstone(main, sub);
+        }
+        return;
+      }
+      let entry = new KeyIndex();
+      if (!index.setIfNotPresent(key, entry)) {
+        entry = index.get(key)!;
+        if (entry.live) retire(entry);
+      }
+      entry.put(main, sub, seg, off);
+    };
+    for await (const chunk of b.scan(SEGMENTS_START, SEGMENTS_END, 64, true)) {
       for (const [k, v] of chunk) {
         this.segments.add(segmentEnd(k));
-        for (const e of decodeSegment(v)) {
-          if (e.main > maxRev) maxRev = e.main;
-          this.restoreEntry(e);
-        }
+        seg = v;
+        forEachRecord(v, restoreEntry);
       }
     }
+    if (dead.size > 0) this.repack(dead);
     this.currentRev = this.committedRev = Math.max(maxRev, metaRev, scheduled, finished, 1);
     this.compactRev = Math.max(finished, scheduled);
     this.compactedOnce = this.compactRev > 0;
@@ -448,22 +482,21 @@ export class KvStore {
     }
   }
 
-  private restoreEntry(e: SegEntry): void {
-    const kv = decodeKeyValue(e.kv);
-    const bin = toBin(kv.key);
-    let entry = this.index.get(bin);
-    if (e.tombstone) {
-      if (!entry || !entry.live) return;
-      entry.tombstone(e.main, e.sub);
-      entry.kv = null;
-      return;
-    }
-    if (!entry) {
-      entry = new KeyIndex(kv.key);
-      this.index.set(bin, entry);
-    }
-    entry.restore(e.main, e.sub, kv.createRevision, kv.version);
-    entry.kv = kv;
+  /**
+   * After a restore, index records live inside the segment values they were read from. A
+   * segment value most of whose bytes are records overwritten or deleted since (`dead`) would
+   * be kept whole by the few records left: copy those into slab memory so it can go.
+   */
+  private repack(dead: Map<Buffer, number>): void {
+    this.index.forEachPair((_k, e) => {
+      const buf = e.buf;
+      if (buf === null) return;
+      const d = dead.get(buf);
+      if (d !== undefined && d * 2 > buf.length) {
+        e.off = copyRecord(buf, e.off);
+        e.buf = slabs.last;
+      }
+    });
   }
 
   /** Waits for queued writes and compactions; the backend is closed by the caller. */
@@ -482,17 +515,21 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** Sorts hits (which come in ascending key order) by a revision target, or by key. */
 function sortHits(hits: Hit[], target: number, desc: boolean): void {
-  const key = (h: Hit): number | string => {
+  if (target !== TARGET_VERSION && target !== TARGET_CREATE && target !== TARGET_MOD) {
+    // By key: the hits are in key order already, and keys are unique.
+    if (desc) hits.reverse();
+    return;
+  }
+  const key = (h: Hit): number => {
     switch (target) {
       case TARGET_VERSION:
         return h.info.ver;
       case TARGET_CREATE:
         return h.info.created;
-      case TARGET_MOD:
-        return h.info.main;
       default:
-        return h.entry.key.toString('latin1');
+        return h.info.main;
     }
   };
   const sign = desc ? -1 : 1;

@@ -9,7 +9,7 @@
 import type { BatchOp } from '../storage/backend.js';
 import type { BinKey, RangeEnd } from '../util/bytes.js';
 import { KeyIndex } from './key-index.js';
-import { encodeKeyValue, ownCopy } from './kv-codec.js';
+import { encodeKeyValue, rec, recordKeyValue, slabs, writeRecord } from './kv-codec.js';
 import type { SegEntry } from './segment.js';
 import { finishByValue, type KvStore } from './store.js';
 import {
@@ -64,10 +64,14 @@ export class WriteTxn {
       const kv = idx.get(key)?.kv;
       if (kv) out.push(kv);
     } else if (end === null) {
-      for (const [, e] of idx.entries(key)) if (e.kv) out.push(e.kv);
+      for (const [, e] of idx.entries(key)) {
+        const kv = e.kv;
+        if (kv) out.push(kv);
+      }
     } else if (key < end) {
       idx.forRange(key, end, false, (_k: BinKey, e: KeyIndex) => {
-        if (e.kv) out.push(e.kv);
+        const kv = e.kv;
+        if (kv) out.push(kv);
       });
     }
     return out;
@@ -81,18 +85,21 @@ export class WriteTxn {
     const rev = this.readRev;
     const sel = this.store.select(key, end, rev, o);
     if (o.countOnly) return { kvs: [], count: sel.count, more: false, rev };
-    // At the newest revision every hit is the entry's cached kv.
+    // At the newest revision every hit is the entry's newest value.
     const kvs = sel.hits.map((h) => h.entry.kv!);
     return { ...finishByValue(kvs, sel, o), count: sel.count, rev };
   }
 
-  private track(entry: KeyIndex): void {
-    if (entry.pendingRev === 0) {
-      // The entry's newest change is durable: keep it for readers of the committed view.
-      entry.prevKv = entry.kv;
-    }
-    if (entry.pendingRev !== this.rev) this.entries.push(entry);
-    entry.pendingRev = this.rev;
+  /**
+   * Notes that `entry` changes in this transaction. `prev` is its newest value before the
+   * change: kept for readers of the committed view while the entry's newest change is not
+   * durable (see KvStore.pendingPrev).
+   */
+  private track(entry: KeyIndex, prev: KeyValue | null): void {
+    if (entry.newestRev === this.rev) return; // already changed by this transaction
+    this.entries.push(entry);
+    const pending = this.store.pendingPrev;
+    if (!pending.has(entry)) pending.set(entry, prev);
   }
 
   /** Puts key=value with the given lease (0n for none); returns the previous kv. */
@@ -100,24 +107,22 @@ export class WriteTxn {
     const store = this.store;
     let entry = store.index.get(bin);
     if (!entry) {
-      // Copies: request buffers can be views into much larger socket reads.
-      entry = new KeyIndex(ownCopy(key));
+      entry = new KeyIndex();
       store.index.set(bin, entry);
     }
     const prev = entry.kv;
-    this.track(entry);
+    this.track(entry, prev);
     const sub = this.events.length;
-    const version = entry.put(this.rev, sub);
-    const kv: KeyValue = {
-      key: entry.key,
-      value: ownCopy(value),
-      createRevision: prev ? prev.createRevision : this.rev,
-      modRevision: this.rev,
-      version,
-      lease,
-    };
-    entry.kv = kv;
-    this.segEntries.push({ main: this.rev, sub, tombstone: false, kv: encodeKeyValue(kv) });
+    const created = prev ? prev.createRevision : this.rev;
+    const version = prev ? prev.version + 1 : 1;
+    // The record is the index's copy of the value (request buffers can be views into much
+    // larger socket reads) and, as a view, the segment entry's bytes.
+    const off = writeRecord(key, value, created, this.rev, version, lease);
+    const buf = slabs.last;
+    const bytes = buf.subarray(rec.start, rec.end);
+    entry.put(this.rev, sub, buf, off);
+    const kv = recordKeyValue(buf, off);
+    this.segEntries.push({ main: this.rev, sub, tombstone: false, kv: bytes });
     this.events.push({ type: EVENT_PUT, kv, prevKv: prev });
     if (prev && prev.lease !== 0n && prev.lease !== lease) store.leases.detach(prev.lease, bin);
     if (lease !== 0n && (!prev || prev.lease !== lease)) store.leases.attach(lease, bin);
@@ -133,12 +138,11 @@ export class WriteTxn {
 
   private deleteKey(bin: BinKey, prev: KeyValue): void {
     const entry = this.store.index.get(bin)!;
-    this.track(entry);
+    this.track(entry, prev);
     const sub = this.events.length;
     entry.tombstone(this.rev, sub);
-    entry.kv = null;
     const tomb: KeyValue = {
-      key: entry.key,
+      key: prev.key,
       value: EMPTY,
       createRevision: 0,
       modRevision: 0,
@@ -149,7 +153,7 @@ export class WriteTxn {
     this.events.push({
       type: EVENT_DELETE,
       kv: {
-        key: entry.key,
+        key: prev.key,
         value: EMPTY,
         createRevision: 0,
         modRevision: this.rev,

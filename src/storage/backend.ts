@@ -52,9 +52,10 @@ export class Backend {
       fs.mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
       this.db = new ClassicLevel<Buffer, Buffer>(opts.dir, {
         ...enc,
-        // Bigger write buffer and cache than LevelDB's defaults: the index lives in memory,
-        // so LevelDB mostly appends revisions and serves history reads.
-        writeBufferSize: 16 * 1024 * 1024,
+        // LevelDB's default write buffer: a bigger one only adds resident memory (the memtable
+        // and its log replay at start-up), since writes are few, large segment records. A
+        // bigger cache than the default, for history reads (the index lives in memory).
+        writeBufferSize: 4 * 1024 * 1024,
         cacheSize: 32 * 1024 * 1024,
       });
       this.classic = this.db as unknown as ClassicLevel<Buffer, Buffer>;
@@ -88,17 +89,30 @@ export class Backend {
 
   /**
    * Scans [gte, lt) in key order, handing out arrays of up to `chunk` entries so callers can
-   * yield to the event loop between chunks.
+   * yield to the event loop between chunks. With `prefetch`, the next chunk is read while the
+   * caller works on the current one (for scans that read everything, such as a restore).
    */
-  async *scan(gte: Buffer, lt: Buffer, chunk = 1000): AsyncGenerator<[Buffer, Buffer][]> {
+  async *scan(
+    gte: Buffer,
+    lt: Buffer,
+    chunk = 1000,
+    prefetch = false,
+  ): AsyncGenerator<[Buffer, Buffer][]> {
     const it = this.db.iterator({ gte, lt });
+    let next: Promise<[Buffer, Buffer][]> | null = null;
     try {
       for (;;) {
-        const entries = await it.nextv(chunk);
+        const entries = await (next ?? it.nextv(chunk));
+        next = null;
         if (entries.length === 0) return;
+        if (prefetch) {
+          next = it.nextv(chunk);
+          next.catch(() => undefined); // awaited on the next round or in finally
+        }
         yield entries;
       }
     } finally {
+      if (next) await next.catch(() => undefined);
       await it.close();
     }
   }

@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  decodeKeyValue,
+  encodeKeyValue,
+  recordKeyValue,
+  recordKv,
+} from '../../../src/mvcc/kv-codec.js';
+import {
   decodeSegment,
   encodeSegment,
+  forEachRecord,
   SegmentIndex,
   segmentEnd,
   segmentKey,
@@ -39,4 +46,45 @@ test('the segment index finds the segment holding a revision', () => {
   assert.equal(idx.find(4), 8);
   idx.add(5);
   assert.equal(idx.find(4), 5);
+});
+
+test('forEachRecord gives each entry with the offset of its index record', () => {
+  const kvs = [
+    encodeKeyValue({
+      key: Buffer.from('a'),
+      value: Buffer.from('1'),
+      createRevision: 5,
+      modRevision: 5,
+      version: 1,
+      lease: 0n,
+    }),
+    encodeKeyValue({
+      key: Buffer.from('a'),
+      value: Buffer.alloc(0),
+      createRevision: 0,
+      modRevision: 0,
+      version: 0,
+      lease: 0n,
+    }),
+    encodeKeyValue({
+      key: Buffer.alloc(200, 0x62),
+      value: Buffer.alloc(20000, 3),
+      createRevision: 2 ** 33,
+      modRevision: 2 ** 33,
+      version: 1,
+      lease: 7n,
+    }),
+  ];
+  const entries = [
+    { main: 5, sub: 0, tombstone: false, kv: kvs[0]! },
+    { main: 6, sub: 0, tombstone: true, kv: kvs[1]! },
+    { main: 2 ** 33, sub: 200, tombstone: false, kv: kvs[2]! },
+  ];
+  const seg = encodeSegment(entries);
+  const seen: { main: number; sub: number; tombstone: boolean; kv: Buffer }[] = [];
+  forEachRecord(seg, (main, sub, tombstone, off) => {
+    seen.push({ main, sub, tombstone, kv: recordKv(seg, off) });
+    assert.deepEqual(recordKeyValue(seg, off), decodeKeyValue(recordKv(seg, off)));
+  });
+  assert.deepEqual(seen, entries);
 });
