@@ -90,6 +90,8 @@ export interface ServerConfig {
   inMemory: boolean;
   /** --emulated-etcd-version (etcd-ts only, default 3.5.17): version reported by Status and /version */
   emulatedVersion: string;
+  /** --grpc-transport (etcd-ts only): 'h2' (our node:http2 gRPC layer, default) or 'grpc-js' */
+  grpcTransport: 'h2' | 'grpc-js';
 }
 
 export type ParseResult =
@@ -198,6 +200,7 @@ const SERVER_FLAGS: readonly FlagSpec[] = [
 
   { name: 'in-memory', kind: 'bool', def: 'false', use: uses('ours', 'Keep all data in memory (no data directory is written).') },
   { name: 'emulated-etcd-version', kind: 'string', def: DEFAULT_EMULATED_VERSION, use: uses('ours', 'etcd server version reported by Status and /version.') },
+  { name: 'grpc-transport', kind: 'string', def: 'h2', use: uses('ours', "gRPC server implementation: 'h2' (built-in, on node:http2) or 'grpc-js' (@grpc/grpc-js).") },
 ];
 
 /** etcd 3.4/3.5 flags accepted for compatibility and otherwise ignored (a warning names each one set). */
@@ -956,6 +959,11 @@ function buildConfig(fs: FlagSet): ServerConfig {
     bcryptCost = BCRYPT_DEFAULT_COST;
   }
 
+  const grpcTransport = fs.str('grpc-transport');
+  if (grpcTransport !== 'h2' && grpcTransport !== 'grpc-js')
+    throw new ConfigError(
+      `invalid value ${q(grpcTransport)} for -grpc-transport: expected h2 or grpc-js`,
+    );
   const emulatedVersion = fs.str('emulated-etcd-version');
   if (!/^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$/.test(emulatedVersion)) {
     throw new ConfigError(
@@ -1012,6 +1020,7 @@ function buildConfig(fs: FlagSet): ServerConfig {
     compactionBatchLimit: fs.num('experimental-compaction-batch-limit'),
     inMemory: fs.bool('in-memory'),
     emulatedVersion,
+    grpcTransport,
   };
 }
 

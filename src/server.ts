@@ -3,10 +3,11 @@
  * client URLs, and shuts everything down in order. The only module that knows every other one.
  */
 import path from 'node:path';
-import type * as grpc from '@grpc/grpc-js';
 import { clusterService } from './api/cluster.js';
 import { listenClients, type ClientListeners } from './api/front.js';
-import { addService, createGrpcServer, shutdown } from './api/grpc-server.js';
+import { GrpcJsTransport } from './api/grpc-server.js';
+import { H2Transport } from './api/h2-transport.js';
+import type { Transport } from './api/transport.js';
 import { HeaderFactory } from './api/header.js';
 import { healthService } from './api/health.js';
 import { kvService } from './api/kv.js';
@@ -116,26 +117,23 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       throw new EtcdError('noSpace');
   };
 
-  const server: grpc.Server = createGrpcServer({
-    // grpc-js's own limit is only a memory guard; the etcd limit is checked per call.
-    maxReceiveBytes: 4 * (cfg.maxRequestBytes + 512 * 1024),
-    maxConcurrentStreams: cfg.maxConcurrentStreams,
-    keepaliveTimeMs: cfg.grpcKeepaliveIntervalMs,
-    keepaliveTimeoutMs: cfg.grpcKeepaliveTimeoutMs,
-  });
-  const adapter = {
+  const transportOptions = {
     logger: log.child({ module: 'grpc' }),
     slowRequestMs: 100,
     maxReceiveBytes: cfg.maxRequestBytes + 512 * 1024,
+    maxConcurrentStreams: cfg.maxConcurrentStreams,
+    keepaliveTimeMs: cfg.grpcKeepaliveIntervalMs,
+    keepaliveTimeoutMs: cfg.grpcKeepaliveTimeoutMs,
   };
-  addService(
-    server,
+  const server: Transport =
+    cfg.grpcTransport === 'grpc-js'
+      ? new GrpcJsTransport(transportOptions)
+      : new H2Transport(transportOptions);
+  server.addService(
     'etcdserverpb.KV',
     kvService({ kv, header, maxRequestBytes: cfg.maxRequestBytes, guard }),
-    adapter,
   );
-  addService(
-    server,
+  server.addService(
     'etcdserverpb.Watch',
     watchService({
       store,
@@ -143,10 +141,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       maxRequestBytes: cfg.maxRequestBytes,
       progressNotifyIntervalMs: cfg.watchProgressNotifyIntervalMs,
     }),
-    adapter,
   );
-  addService(
-    server,
+  server.addService(
     'etcdserverpb.Lease',
     leaseService({
       lessor,
@@ -159,18 +155,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         if (method === 'LeaseGrant' && alarms.has(ALARM_NOSPACE)) throw new EtcdError('noSpace');
       },
     }),
-    adapter,
   );
-  addService(
-    server,
+  server.addService(
     'etcdserverpb.Maintenance',
     maintenanceService({ store, member, header, alarms, version: cfg.emulatedVersion }),
-    adapter,
   );
-  addService(server, 'etcdserverpb.Cluster', clusterService(member, header), adapter);
-  for (const name of LATER_SERVICES) addService(server, name, {}, adapter);
-  addService(
-    server,
+  server.addService('etcdserverpb.Cluster', clusterService(member, header));
+  for (const name of LATER_SERVICES) server.addService(name, {});
+  server.addService(
     'grpc.health.v1.Health',
     healthService([
       'etcdserverpb.KV',
@@ -179,17 +171,16 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       'etcdserverpb.Maintenance',
       'etcdserverpb.Cluster',
     ]),
-    adapter,
   );
 
-  // The front owns the listeners and hands connections to grpc-js (see api/front.ts).
+  // The front owns the listeners and hands connections to the transport (see api/front.ts).
   let front: ClientListeners;
   try {
     front = await listenClients(server, cfg.listenClientUrls, {
       logger: log.child({ module: 'front' }),
     });
   } catch (err) {
-    server.forceShutdown();
+    await server.shutdown(0);
     await store.close();
     await backend.close();
     throw err;
@@ -241,7 +232,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       lessor.stop();
       // End watch streams with "server stopped" so clients reconnect and resume elsewhere/later.
       closeWatchStreams(store);
-      await front.close(() => shutdown(server, 2000));
+      await front.close(() => server.shutdown(2000));
       await store.close();
       await backend.close();
       log.info({ revision: store.committedRev }, 'stopped');

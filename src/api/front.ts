@@ -1,11 +1,11 @@
 /**
  * The client front: owns the TCP and unix-socket listeners of --listen-client-urls and hands each
- * connection to grpc-js through a connection injector, instead of grpc-js's bindAsync.
+ * HTTP/2 connection to the gRPC transport (transport.ts), HTTP/1.x ones to the `http1` hook.
  *
  * Why: grpc-go's passthrough resolver (etcdctl --endpoints http://h:p, `endpoint status
  * --cluster`) sends the whole URL as `:authority`, and Node's HTTP/2 server (nghttp2) resets any
- * stream whose `:authority` holds characters outside RFC 3986 authority ('/'), before grpc-js
- * sees it. Real etcd (Go net/http2) accepts it.
+ * stream whose `:authority` holds characters outside RFC 3986 authority ('/'), before any gRPC
+ * layer sees it. Real etcd (Go net/http2) accepts it.
  *
  * Per connection:
  *  - Not the HTTP/2 client preface → the `http1` hook (default: 404), first bytes put back.
@@ -25,7 +25,6 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { Duplex } from 'node:stream';
-import * as grpc from '@grpc/grpc-js';
 import { bindTarget } from '../config.js';
 import {
   AuthorityRewriter,
@@ -36,6 +35,7 @@ import {
   GOAWAY_NO_ERROR,
 } from './front-h2.js';
 import { isValidAuthority } from './hpack.js';
+import type { Transport } from './transport.js';
 
 export interface FrontLogger {
   debug(obj: object, msg: string): void;
@@ -57,7 +57,7 @@ export interface FrontOptions {
 
 /** Connections per path since the listeners started (tests, debugging). */
 export interface FrontStats {
-  /** Raw socket injected into grpc-js. */
+  /** Raw socket handed to the transport. */
   direct: number;
   /** Connections put on the rewriting path. */
   rewritten: number;
@@ -73,7 +73,7 @@ export interface ClientListeners {
   endpoint: string;
   readonly stats: Readonly<FrontStats>;
   /**
-   * Stops accepting, ends connections still being sniffed, awaits `drain` (the grpc-js shutdown),
+   * Stops accepting, ends connections still being sniffed, awaits `drain` (the transport's shutdown),
    * then destroys every connection left.
    */
   close(drain?: () => Promise<void>): Promise<void>;
@@ -99,15 +99,14 @@ const MAX_SNIFF_BYTES = 256 * 1024;
 /** How long a complete first request may wait for the ACK of the front's SETTINGS. */
 const ACK_WAIT_MS = 5000;
 
-/** Listens on every client URL; connections are served by `grpcServer`. */
+/** Listens on every client URL; HTTP/2 connections are served by `transport`. */
 export async function listenClients(
-  grpcServer: grpc.Server,
+  transport: Transport,
   urls: readonly URL[],
   opts: FrontOptions,
 ): Promise<ClientListeners> {
   const log = opts.logger;
   const http1 = opts.http1 ?? http1Server(notFound);
-  const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const stats: FrontStats = { direct: 0, rewritten: 0, http1: 0, refused: 0 };
   const sockets = new Set<net.Socket>();
   /** Connections still being sniffed, with how to turn each away at close. */
@@ -163,7 +162,7 @@ export async function listenClients(
       socket.pause();
       socket.unshift(replay);
       log.debug({ remote: socket.remoteAddress }, 'client connection handed to gRPC directly');
-      injector.injectConnection(socket);
+      transport.serveConnection(socket);
     };
     const rewrite = (sniffed: FirstRequestSniffer, authority: string | undefined): void => {
       detach();
@@ -180,7 +179,7 @@ export async function listenClients(
         return;
       }
       stats.rewritten++;
-      injector.injectConnection(bridge);
+      transport.serveConnection(bridge);
     };
     /** `acked`: no ACK of the front's SETTINGS is still due (else only the rewriter can drop it). */
     const decide = (sniffed: FirstRequestSniffer, block: Buffer, acked: boolean): void => {
@@ -271,9 +270,7 @@ export async function listenClients(
   try {
     for (const u of urls) listening.push(await listenOne(u));
   } catch (err) {
-    const closed = closeListeners();
-    injector.destroy();
-    await Promise.all(closed);
+    await Promise.all(closeListeners());
     throw err;
   }
 
@@ -290,7 +287,6 @@ export async function listenClients(
         try {
           if (drain) await drain();
         } finally {
-          injector.destroy();
           for (const s of sockets) s.destroy();
           await Promise.all(stopped);
         }
@@ -310,7 +306,7 @@ function removeStaleSocket(file: string): void {
 }
 
 /**
- * What grpc-js reads and writes on the rewriting path: client bytes after the rewriter, server
+ * What the transport reads and writes on the rewriting path: client bytes after the rewriter, server
  * bytes straight to the socket. Node's HTTP/2 wraps a plain Duplex in a JS stream socket.
  */
 class RewriteBridge extends Duplex {

@@ -1,5 +1,5 @@
 /**
- * The @grpc/grpc-js adapter: turns transport-neutral ServiceHandlers into grpc-js services with
+ * The @grpc/grpc-js transport (`--experimental-grpc-transport grpc-js`): turns transport-neutral ServiceHandlers into grpc-js services with
  * protobufjs codecs (no proto-loader object conversion on the request path), maps errors once,
  * and warns about slow requests.
  */
@@ -9,6 +9,8 @@ import { Code, RpcError } from '../errors.js';
 import { serviceType } from './codec.js';
 import { toStatus } from './errors.js';
 import type { CallContext, DuplexStream, Handler, ServiceHandlers } from './rpc.js';
+import type { Duplex } from 'node:stream';
+import type { Transport, TransportOptions } from './transport.js';
 
 export interface Logger {
   warn(obj: object, msg: string): void;
@@ -250,4 +252,36 @@ export function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
       resolve();
     });
   });
+}
+
+/** The Transport interface over a grpc-js server fed through its connection injector. */
+export class GrpcJsTransport implements Transport {
+  private readonly server: grpc.Server;
+  private readonly opts: AdapterOptions;
+  private readonly injector: ReturnType<grpc.Server['createConnectionInjector']>;
+
+  constructor(o: TransportOptions) {
+    this.server = createGrpcServer({
+      // grpc-js's own limit is only a memory guard; the etcd limit is checked per call.
+      maxReceiveBytes: 4 * o.maxReceiveBytes,
+      maxConcurrentStreams: o.maxConcurrentStreams,
+      keepaliveTimeMs: o.keepaliveTimeMs,
+      keepaliveTimeoutMs: o.keepaliveTimeoutMs,
+    });
+    this.opts = o;
+    this.injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  }
+
+  addService(fullName: string, handlers: ServiceHandlers): void {
+    addService(this.server, fullName, handlers, this.opts);
+  }
+
+  serveConnection(conn: Duplex): void {
+    this.injector.injectConnection(conn);
+  }
+
+  async shutdown(graceMs: number): Promise<void> {
+    await shutdown(this.server, graceMs);
+    this.injector.destroy();
+  }
 }

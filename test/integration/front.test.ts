@@ -20,6 +20,7 @@ import { pino } from 'pino';
 import { http1Server, listenClients, type ClientListeners } from '../../src/api/front.js';
 import { CLIENT_PREFACE } from '../../src/api/front-h2.js';
 import { encodeHeaderBlock, HpackDecoder, type HeaderField } from '../../src/api/hpack.js';
+import type { Transport } from '../../src/api/transport.js';
 import { startServer } from '../../src/index.js';
 
 const quiet = { debug: () => undefined, warn: () => undefined };
@@ -49,6 +50,19 @@ const EchoClientCtor = grpc.makeGenericClientConstructor(ECHO, 'Front') as unkno
   options?: grpc.ChannelOptions,
 ) => EchoClient;
 
+/** A bare grpc-js server as the front's transport, through its connection injector. */
+function injected(server: grpc.Server): Transport {
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  return {
+    addService: () => undefined,
+    serveConnection: (conn) => injector.injectConnection(conn),
+    shutdown: () => {
+      injector.destroy();
+      return Promise.resolve();
+    },
+  };
+}
+
 /** A grpc-js server with the echo service (reply: "<authority seen>|<request>") behind the front. */
 async function echoFront(
   t: TestContext,
@@ -64,7 +78,7 @@ async function echoFront(
       cb(null, Buffer.concat([Buffer.from(`${call.getHost()}|`), call.request])),
   });
   const front = await listenClients(
-    server,
+    injected(server),
     urls.map((u) => new URL(u)),
     { logger: quiet, ...opts },
   );
@@ -408,9 +422,13 @@ void test('0.0.0.0 and localhost listeners; a taken port fails the whole listen'
   const taken = Number(front.endpoint.split(':')[1]);
   const server = new grpc.Server();
   await assert.rejects(
-    listenClients(server, [new URL('http://127.0.0.1:0'), new URL(`http://0.0.0.0:${taken}`)], {
-      logger: quiet,
-    }),
+    listenClients(
+      injected(server),
+      [new URL('http://127.0.0.1:0'), new URL(`http://0.0.0.0:${taken}`)],
+      {
+        logger: quiet,
+      },
+    ),
     /EADDRINUSE/,
   );
 });

@@ -106,6 +106,7 @@ describe('defaults', () => {
       compactionBatchLimit: 1000,
       inMemory: false,
       emulatedVersion: '3.5.17',
+      grpcTransport: 'h2',
     });
   });
 
@@ -222,6 +223,17 @@ describe('booleans', () => {
     assert.equal(cfg(['--in-memory']).inMemory, true);
     assert.equal(cfg([], { ETCD_IN_MEMORY: 'true' }).inMemory, true);
     assert.equal(cfg([], { ETCD_IN_MEMORY: '1' }).inMemory, true);
+  });
+
+  test('our own flag --grpc-transport picks the gRPC server', () => {
+    assert.equal(cfg([]).grpcTransport, 'h2');
+    assert.equal(cfg(['--grpc-transport', 'grpc-js']).grpcTransport, 'grpc-js');
+    assert.equal(cfg([], { ETCD_GRPC_TRANSPORT: 'grpc-js' }).grpcTransport, 'grpc-js');
+    fails(
+      ['--grpc-transport=fast'],
+      {},
+      'invalid value "fast" for -grpc-transport: expected h2 or grpc-js',
+    );
   });
 });
 

@@ -1,0 +1,39 @@
+/**
+ * What the client front (front.ts) and the composition root need from a gRPC transport. Two
+ * implement it: h2-transport.ts (our own gRPC layer on node:http2, the default) and
+ * grpc-server.ts (@grpc/grpc-js, kept as a fallback and as an oracle in tests).
+ */
+import type { Duplex } from 'node:stream';
+import type { ServiceHandlers } from './rpc.js';
+
+export interface TransportLogger {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+export interface TransportOptions {
+  logger: TransportLogger;
+  /**
+   * Largest request message accepted (etcd: --max-request-bytes + 512 KiB); larger ones get
+   * grpc-go's RESOURCE_EXHAUSTED text.
+   */
+  maxReceiveBytes: number;
+  /** Requests slower than this are logged as warnings (etcd warns at 100 ms for applies). */
+  slowRequestMs: number;
+  maxConcurrentStreams: number;
+  /** Server-to-client keepalive pings (etcd --grpc-keepalive-interval/-timeout). */
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
+}
+
+export interface Transport {
+  /** Serves `fullName` (e.g. "etcdserverpb.KV"); methods without a handler answer UNIMPLEMENTED. */
+  addService(fullName: string, handlers: ServiceHandlers): void;
+  /** Serves one client connection: a socket whose first bytes are the HTTP/2 client preface. */
+  serveConnection(conn: Duplex): void;
+  /** Stops taking calls, lets running ones finish for up to `graceMs`, then closes everything. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+export type TransportKind = 'h2' | 'grpc-js';
