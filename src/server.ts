@@ -1,6 +1,7 @@
 /**
- * Composition root: opens the backend, builds the store, lessor and services, listens on the
- * client URLs, and shuts everything down in order. The only module that knows every other one.
+ * Composition root: binds the client URLs, opens the backend, builds the store, lessor and
+ * services, starts serving, and shuts everything down in order. The only module that knows
+ * every other one.
  */
 import path from 'node:path';
 import { clusterService } from './api/cluster.js';
@@ -69,175 +70,187 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   });
   const log = givenLogger ?? createLogger(options.logLevel ?? cfg.logLevel);
 
-  const backend = new Backend({
-    dir: path.join(cfg.dataDir, 'member', 'kv'),
-    inMemory: cfg.inMemory,
-    fsync: !cfg.unsafeNoFsync,
+  // Bind the client ports first, as etcd does: clients that connect while the store loads wait
+  // for it instead of being refused (and backing off). The front serves them once `server` exists.
+  let provide!: (t: Transport) => void;
+  let withdraw!: (err: unknown) => void;
+  const transport = new Promise<Transport>((resolve, reject) => {
+    provide = resolve;
+    withdraw = reject;
   });
-  await backend.open();
-  if (cfg.unsafeNoFsync)
-    log.warn({}, '--unsafe-no-fsync is set: acknowledged writes can be lost on a crash');
-
-  const onFatal = (err: Error): void => {
-    log.fatal({ err }, 'backend write failed; stopping');
-    if (exitOnFatal) process.exit(1);
-  };
-  const storeLog = log.child({ module: 'mvcc' });
-  const lessor = new Lessor({
-    backend,
-    logger: log.child({ module: 'lease' }),
-    minTtl: Math.ceil((1.5 * cfg.electionTimeoutMs) / 1000),
-    checkpoint: cfg.leaseCheckpoint,
+  transport.catch(() => undefined);
+  const front: ClientListeners = await listenClients(transport, cfg.listenClientUrls, {
+    logger: log.child({ module: 'front' }),
   });
-  await lessor.restore();
-  const store = await KvStore.open(backend, {
-    compactionBatchLimit: cfg.compactionBatchLimit,
-    logger: storeLog,
-    onFatal,
-  });
-  store.leases = lessor;
-  lessor.bindStore(store);
-
-  const member = await loadMembership(backend, {
-    name: cfg.name,
-    peerUrls: cfg.initialAdvertisePeerUrls.map((u) => u.href.replace(/\/$/, '')),
-    clientUrls: cfg.advertiseClientUrls.map((u) => u.href.replace(/\/$/, '')),
-    clusterToken: cfg.initialClusterToken,
-  });
-  const alarms = new AlarmStore(backend);
-  await alarms.load();
-  const header = new HeaderFactory(member.clusterId, member.id, member.term);
-
-  const kv = new KvServer(store, lessor, { maxTxnOps: cfg.maxTxnOps });
-  const guard = (method: string, req: unknown): void => {
-    if (method === 'Range' || method === 'Compact') return;
-    if (alarms.has(ALARM_CORRUPT)) throw new EtcdError('corrupt');
-    if (!alarms.has(ALARM_NOSPACE)) return;
-    if (method === 'Put' || (method === 'Txn' && txnHasPut(req as TxnRequest)))
-      throw new EtcdError('noSpace');
-  };
-
-  const transportOptions = {
-    logger: log.child({ module: 'grpc' }),
-    slowRequestMs: 100,
-    maxReceiveBytes: cfg.maxRequestBytes + 512 * 1024,
-    maxConcurrentStreams: cfg.maxConcurrentStreams,
-    keepaliveTimeMs: cfg.grpcKeepaliveIntervalMs,
-    keepaliveTimeoutMs: cfg.grpcKeepaliveTimeoutMs,
-  };
-  const server: Transport =
-    cfg.grpcTransport === 'grpc-js'
-      ? new GrpcJsTransport(transportOptions)
-      : new H2Transport(transportOptions);
-  server.addService(
-    'etcdserverpb.KV',
-    kvService({ kv, header, maxRequestBytes: cfg.maxRequestBytes, guard }),
-  );
-  server.addService(
-    'etcdserverpb.Watch',
-    watchService({
-      store,
-      header,
-      maxRequestBytes: cfg.maxRequestBytes,
-      progressNotifyIntervalMs: cfg.watchProgressNotifyIntervalMs,
-    }),
-  );
-  server.addService(
-    'etcdserverpb.Lease',
-    leaseService({
-      lessor,
-      header,
-      revision: () => store.committedRev,
-      // etcd 3.4: NOSPACE refuses LeaseGrant; CORRUPT refuses LeaseGrant and LeaseRevoke.
-      guard: (method: string) => {
-        if (method !== 'LeaseGrant' && method !== 'LeaseRevoke') return;
-        if (alarms.has(ALARM_CORRUPT)) throw new EtcdError('corrupt');
-        if (method === 'LeaseGrant' && alarms.has(ALARM_NOSPACE)) throw new EtcdError('noSpace');
-      },
-    }),
-  );
-  server.addService(
-    'etcdserverpb.Maintenance',
-    maintenanceService({ store, member, header, alarms, version: cfg.emulatedVersion }),
-  );
-  server.addService('etcdserverpb.Cluster', clusterService(member, header));
-  for (const name of LATER_SERVICES) server.addService(name, {});
-  server.addService(
-    'grpc.health.v1.Health',
-    healthService([
-      'etcdserverpb.KV',
-      'etcdserverpb.Watch',
-      'etcdserverpb.Lease',
-      'etcdserverpb.Maintenance',
-      'etcdserverpb.Cluster',
-    ]),
-  );
-
-  // The front owns the listeners and hands connections to the transport (see api/front.ts).
-  let front: ClientListeners;
-  try {
-    front = await listenClients(server, cfg.listenClientUrls, {
-      logger: log.child({ module: 'front' }),
-    });
-  } catch (err) {
-    await server.shutdown(0);
-    await store.close();
-    await backend.close();
-    throw err;
-  }
   const { urls: clientUrls, endpoint } = front;
 
-  lessor.start();
-  // The space quota (etcd's --quota-backend-bytes): raise NOSPACE once the backend outgrows it.
-  const quota = cfg.quotaBackendBytes === 0 ? 2 * 1024 ** 3 : cfg.quotaBackendBytes;
-  const quotaTimer =
-    quota > 0 && !cfg.inMemory
-      ? setInterval(() => {
-          if (alarms.has(ALARM_NOSPACE) || backend.diskSize() <= quota) return;
-          log.warn(
-            { quotaBytes: quota, dbSize: backend.diskSize() },
-            'database space exceeded; raising NOSPACE',
-          );
-          alarms
-            .activate(member.id, ALARM_NOSPACE)
-            .catch((err: unknown) => log.error({ err }, 'cannot raise alarm'));
-        }, 5000)
-      : null;
-  quotaTimer?.unref();
-  let compactor: AutoCompactor | null = null;
-  if (cfg.autoCompaction) {
-    compactor = new AutoCompactor(store, cfg.autoCompaction, storeLog);
-    compactor.start();
-  }
+  let opened: Backend | null = null;
+  try {
+    const backend = new Backend({
+      dir: path.join(cfg.dataDir, 'member', 'kv'),
+      inMemory: cfg.inMemory,
+      fsync: !cfg.unsafeNoFsync,
+    });
+    await backend.open();
+    opened = backend;
+    if (cfg.unsafeNoFsync)
+      log.warn({}, '--unsafe-no-fsync is set: acknowledged writes can be lost on a crash');
 
-  log.info(
-    {
+    const onFatal = (err: Error): void => {
+      log.fatal({ err }, 'backend write failed; stopping');
+      if (exitOnFatal) process.exit(1);
+    };
+    const storeLog = log.child({ module: 'mvcc' });
+    const lessor = new Lessor({
+      backend,
+      logger: log.child({ module: 'lease' }),
+      minTtl: Math.ceil((1.5 * cfg.electionTimeoutMs) / 1000),
+      checkpoint: cfg.leaseCheckpoint,
+    });
+    await lessor.restore();
+    const store = await KvStore.open(backend, {
+      compactionBatchLimit: cfg.compactionBatchLimit,
+      logger: storeLog,
+      onFatal,
+    });
+    store.leases = lessor;
+    lessor.bindStore(store);
+
+    const member = await loadMembership(backend, {
       name: cfg.name,
-      dataDir: cfg.inMemory ? '(in memory)' : cfg.dataDir,
-      clientUrls,
-      revision: store.committedRev,
-      compactRevision: store.compactRev,
-      memberId: member.id.toString(16),
-      clusterId: member.clusterId.toString(16),
-      version: cfg.emulatedVersion,
-    },
-    'ready to serve client requests',
-  );
+      peerUrls: cfg.initialAdvertisePeerUrls.map((u) => u.href.replace(/\/$/, '')),
+      clientUrls: cfg.advertiseClientUrls.map((u) => u.href.replace(/\/$/, '')),
+      clusterToken: cfg.initialClusterToken,
+    });
+    const alarms = new AlarmStore(backend);
+    await alarms.load();
+    const header = new HeaderFactory(member.clusterId, member.id, member.term);
 
-  let closing: Promise<void> | null = null;
-  const close = (): Promise<void> =>
-    (closing ??= (async () => {
-      compactor?.stop();
-      if (quotaTimer) clearInterval(quotaTimer);
-      lessor.stop();
-      // End watch streams with "server stopped" so clients reconnect and resume elsewhere/later.
-      closeWatchStreams(store);
-      await front.close(() => server.shutdown(2000));
-      await store.close();
-      await backend.close();
-      log.info({ revision: store.committedRev }, 'stopped');
-      log.flush();
-    })());
+    const kv = new KvServer(store, lessor, { maxTxnOps: cfg.maxTxnOps });
+    const guard = (method: string, req: unknown): void => {
+      if (method === 'Range' || method === 'Compact') return;
+      if (alarms.has(ALARM_CORRUPT)) throw new EtcdError('corrupt');
+      if (!alarms.has(ALARM_NOSPACE)) return;
+      if (method === 'Put' || (method === 'Txn' && txnHasPut(req as TxnRequest)))
+        throw new EtcdError('noSpace');
+    };
 
-  return { endpoint, clientUrls, config: cfg, member, store, close };
+    const transportOptions = {
+      logger: log.child({ module: 'grpc' }),
+      slowRequestMs: 100,
+      maxReceiveBytes: cfg.maxRequestBytes + 512 * 1024,
+      maxConcurrentStreams: cfg.maxConcurrentStreams,
+      keepaliveTimeMs: cfg.grpcKeepaliveIntervalMs,
+      keepaliveTimeoutMs: cfg.grpcKeepaliveTimeoutMs,
+    };
+    const server: Transport =
+      cfg.grpcTransport === 'grpc-js'
+        ? new GrpcJsTransport(transportOptions)
+        : new H2Transport(transportOptions);
+    server.addService(
+      'etcdserverpb.KV',
+      kvService({ kv, header, maxRequestBytes: cfg.maxRequestBytes, guard }),
+    );
+    server.addService(
+      'etcdserverpb.Watch',
+      watchService({
+        store,
+        header,
+        maxRequestBytes: cfg.maxRequestBytes,
+        progressNotifyIntervalMs: cfg.watchProgressNotifyIntervalMs,
+      }),
+    );
+    server.addService(
+      'etcdserverpb.Lease',
+      leaseService({
+        lessor,
+        header,
+        revision: () => store.committedRev,
+        // etcd 3.4: NOSPACE refuses LeaseGrant; CORRUPT refuses LeaseGrant and LeaseRevoke.
+        guard: (method: string) => {
+          if (method !== 'LeaseGrant' && method !== 'LeaseRevoke') return;
+          if (alarms.has(ALARM_CORRUPT)) throw new EtcdError('corrupt');
+          if (method === 'LeaseGrant' && alarms.has(ALARM_NOSPACE)) throw new EtcdError('noSpace');
+        },
+      }),
+    );
+    server.addService(
+      'etcdserverpb.Maintenance',
+      maintenanceService({ store, member, header, alarms, version: cfg.emulatedVersion }),
+    );
+    server.addService('etcdserverpb.Cluster', clusterService(member, header));
+    for (const name of LATER_SERVICES) server.addService(name, {});
+    server.addService(
+      'grpc.health.v1.Health',
+      healthService([
+        'etcdserverpb.KV',
+        'etcdserverpb.Watch',
+        'etcdserverpb.Lease',
+        'etcdserverpb.Maintenance',
+        'etcdserverpb.Cluster',
+      ]),
+    );
+
+    provide(server);
+
+    lessor.start();
+    // The space quota (etcd's --quota-backend-bytes): raise NOSPACE once the backend outgrows it.
+    const quota = cfg.quotaBackendBytes === 0 ? 2 * 1024 ** 3 : cfg.quotaBackendBytes;
+    const quotaTimer =
+      quota > 0 && !cfg.inMemory
+        ? setInterval(() => {
+            if (alarms.has(ALARM_NOSPACE) || backend.diskSize() <= quota) return;
+            log.warn(
+              { quotaBytes: quota, dbSize: backend.diskSize() },
+              'database space exceeded; raising NOSPACE',
+            );
+            alarms
+              .activate(member.id, ALARM_NOSPACE)
+              .catch((err: unknown) => log.error({ err }, 'cannot raise alarm'));
+          }, 5000)
+        : null;
+    quotaTimer?.unref();
+    let compactor: AutoCompactor | null = null;
+    if (cfg.autoCompaction) {
+      compactor = new AutoCompactor(store, cfg.autoCompaction, storeLog);
+      compactor.start();
+    }
+
+    log.info(
+      {
+        name: cfg.name,
+        dataDir: cfg.inMemory ? '(in memory)' : cfg.dataDir,
+        clientUrls,
+        revision: store.committedRev,
+        compactRevision: store.compactRev,
+        memberId: member.id.toString(16),
+        clusterId: member.clusterId.toString(16),
+        version: cfg.emulatedVersion,
+      },
+      'ready to serve client requests',
+    );
+
+    let closing: Promise<void> | null = null;
+    const close = (): Promise<void> =>
+      (closing ??= (async () => {
+        compactor?.stop();
+        if (quotaTimer) clearInterval(quotaTimer);
+        lessor.stop();
+        // End watch streams with "server stopped" so clients reconnect and resume elsewhere/later.
+        closeWatchStreams(store);
+        await front.close(() => server.shutdown(2000));
+        await store.close();
+        await backend.close();
+        log.info({ revision: store.committedRev }, 'stopped');
+        log.flush();
+      })());
+
+    return { endpoint, clientUrls, config: cfg, member, store, close };
+  } catch (err) {
+    // Startup failed (a corrupt data dir, say): release the ports and the backend.
+    withdraw(err);
+    await front.close();
+    await opened?.close().catch(() => undefined);
+    throw err;
+  }
 }

@@ -99,9 +99,16 @@ const MAX_SNIFF_BYTES = 256 * 1024;
 /** How long a complete first request may wait for the ACK of the front's SETTINGS. */
 const ACK_WAIT_MS = 5000;
 
-/** Listens on every client URL; HTTP/2 connections are served by `transport`. */
+/**
+ * Listens on every client URL; HTTP/2 connections are served by `transport`.
+ *
+ * `transport` may be a promise: the server binds its ports before it loads the store (as etcd
+ * does), and connections accepted meanwhile wait, unread, until the transport is there. Clients
+ * that connect during a long restore then get their answer the moment it ends, instead of a
+ * refused connection and the client's reconnect backoff. If the promise rejects, they are closed.
+ */
 export async function listenClients(
-  transport: Transport,
+  transport: Transport | Promise<Transport>,
   urls: readonly URL[],
   opts: FrontOptions,
 ): Promise<ClientListeners> {
@@ -114,22 +121,45 @@ export async function listenClients(
   const servers: net.Server[] = [];
   let endpoint = '';
   let closing = false;
+  /** Set once the transport is there; until then accepted sockets wait in `waiting`. */
+  let target: Transport | null = null;
+  const waiting = new Set<net.Socket>();
+  const serve = (socket: net.Socket): void => {
+    if (target !== null) sniff(socket, target);
+    else waiting.add(socket);
+  };
+  if (transport instanceof Promise) {
+    transport.then(
+      (t) => {
+        target = t;
+        for (const socket of waiting) if (!socket.destroyed) sniff(socket, t);
+        waiting.clear();
+      },
+      () => {
+        for (const socket of waiting) socket.destroy();
+        waiting.clear();
+      },
+    );
+  } else {
+    target = transport;
+  }
 
   const onConnection = (socket: net.Socket): void => {
     sockets.add(socket);
     socket.once('close', () => {
       sockets.delete(socket);
       sniffing.delete(socket);
+      waiting.delete(socket);
     });
     socket.on('error', (err) => log.debug({ err: err.message }, 'client connection error'));
     if (closing) {
       socket.destroy();
       return;
     }
-    sniff(socket);
+    serve(socket);
   };
 
-  const sniff = (socket: net.Socket): void => {
+  const sniff = (socket: net.Socket, transport: Transport): void => {
     let buf: Buffer = Buffer.alloc(0); // until the preface is complete
     let h2: FirstRequestSniffer | null = null;
     let settingsSent = false;

@@ -112,6 +112,48 @@ void test('grpc-js with a plain authority: the raw socket goes to grpc-js', asyn
   assert.deepEqual({ ...front.stats }, { direct: 1, rewritten: 0, http1: 0, refused: 0 });
 });
 
+void test('ports bound before the transport exists: early clients wait, then get served', async (t) => {
+  const server = new grpc.Server();
+  server.addService(ECHO, {
+    Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
+      cb(null, Buffer.concat([Buffer.from('late|'), call.request])),
+  });
+  let provide!: (tr: Transport) => void;
+  const later = new Promise<Transport>((resolve) => (provide = resolve));
+  const front = await listenClients(later, [new URL('http://127.0.0.1:0')], { logger: quiet });
+  t.after(() =>
+    front.close(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve()))),
+  );
+  const c = newClient(t, front.endpoint);
+  let answered = false;
+  const call = echo(c, Buffer.from('hi')).then((b) => {
+    answered = true;
+    return b;
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(answered, false, 'no transport yet: the call must wait');
+  assert.equal(front.stats.direct, 0);
+  provide(injected(server));
+  assert.equal((await call).toString(), 'late|hi');
+  assert.equal(front.stats.direct, 1);
+});
+
+void test('ports bound before the transport exists: a failed start closes waiting clients', async (t) => {
+  let withdraw!: (err: unknown) => void;
+  const never = new Promise<Transport>((_resolve, reject) => (withdraw = reject));
+  const front = await listenClients(never, [new URL('http://127.0.0.1:0')], { logger: quiet });
+  t.after(() => front.close());
+  const [host, port] = front.endpoint.split(':');
+  const socket = net.connect(Number(port), host);
+  await new Promise((r) => socket.once('connect', r));
+  const closed = new Promise((r) => socket.once('close', r));
+  socket.on('error', () => undefined);
+  socket.write(CLIENT_PREFACE);
+  withdraw(new Error('restore failed'));
+  await closed;
+  assert.equal(front.stats.direct + front.stats.http1 + front.stats.rewritten, 0);
+});
+
 void test('grpc-js sending a URL as :authority: header blocks rewritten, streams intact', async (t) => {
   const { front } = await echoFront(t, ['http://127.0.0.1:0']);
   const c = newClient(t, front.endpoint, {
@@ -533,4 +575,31 @@ void test('whole server: etcd3 npm client direct, grpc-js with http:// authority
     messages().some((m) => m.startsWith('client :authority is not acceptable')),
     messages().join('\n'),
   );
+});
+
+void test('a start that fails after binding (data dir locked) releases its port', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-ts-front-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const first = await startServer({ dataDir: dir, logLevel: 'silent' });
+  t.after(() => first.close());
+  // Find a free port, then ask a second server on the same (locked) data dir to use it.
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const url = new URL(`http://127.0.0.1:${port}`);
+  await assert.rejects(
+    startServer({
+      dataDir: dir,
+      listenClientUrls: [url],
+      advertiseClientUrls: [url],
+      logLevel: 'silent',
+    }),
+  );
+  const again = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    again.once('error', reject);
+    again.listen(port, '127.0.0.1', resolve);
+  });
+  await new Promise<void>((r) => again.close(() => r()));
 });
