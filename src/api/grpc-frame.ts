@@ -5,6 +5,7 @@
  */
 import type protobuf from 'protobufjs';
 import { Code, RpcError } from '../errors.js';
+import { EncodedFrame } from './rpc.js';
 
 const PREFIX_BYTES = 5;
 const EMPTY = Buffer.alloc(0);
@@ -102,6 +103,7 @@ export class FrameReader {
  * of the writer's own buffer, so the message is copied once, into the frame.
  */
 export function encodeFrame(type: protobuf.Type, msg: object): Buffer {
+  if (msg instanceof EncodedFrame) return msg.frame;
   const w = type.encode(msg) as unknown as { finish(shared?: boolean): Uint8Array };
   return frameBytes(w.finish(true));
 }

@@ -8,7 +8,13 @@ import type protobuf from 'protobufjs';
 import { Code, RpcError } from '../errors.js';
 import { serviceType } from './codec.js';
 import { toStatus } from './errors.js';
-import type { CallContext, DuplexStream, Handler, ServiceHandlers } from './rpc.js';
+import {
+  EncodedFrame,
+  type CallContext,
+  type DuplexStream,
+  type Handler,
+  type ServiceHandlers,
+} from './rpc.js';
 import type { Duplex } from 'node:stream';
 import type { Transport, TransportOptions } from './transport.js';
 
@@ -48,6 +54,7 @@ function codecs(
       return msg;
     },
     responseSerialize: (o: object) => {
+      if (o instanceof EncodedFrame) return o.body;
       const u8 = res.encode(o).finish();
       return Buffer.isBuffer(u8) ? u8 : Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
     },

@@ -60,5 +60,19 @@ export function duplex<Req>(
   return { kind: 'duplex', fn: fn as unknown as DuplexHandler };
 }
 
+/**
+ * A response already in wire form: the gRPC length-prefixed frame (5-byte prefix, then the
+ * message). Handlers that send the same bytes to many streams (watch fan-out) encode once and
+ * hand this to write(); transports send it without encoding.
+ */
+export class EncodedFrame {
+  constructor(readonly frame: Buffer) {}
+
+  /** The message without the prefix. */
+  get body(): Buffer {
+    return this.frame.subarray(5);
+  }
+}
+
 /** Handlers of one service, by method name. Missing methods answer UNIMPLEMENTED. */
 export type ServiceHandlers = Record<string, Handler>;

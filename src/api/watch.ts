@@ -10,13 +10,20 @@
 import { EtcdError } from '../errors.js';
 import { wireKv, type WireKv } from '../kv/wire.js';
 import type { KvStore } from '../mvcc/store.js';
-import { EVENT_DELETE, type Event } from '../mvcc/types.js';
+import { encodeKeyValue, varintLen as kvVarintLen, writeVarint } from '../mvcc/kv-codec.js';
+import { EVENT_DELETE, type Event, type KeyValue } from '../mvcc/types.js';
 import { WatchableStore, type WatchableStoreOptions } from '../watch/watchable-store.js';
 import type { WatchStream } from '../watch/watch-stream.js';
 import type { WatchResult, WatchSink } from '../watch/watcher.js';
 import { messageType, toNum, type Int64 } from './codec.js';
 import type { HeaderFactory, WireHeader } from './header.js';
-import { duplex, type CallContext, type DuplexStream, type ServiceHandlers } from './rpc.js';
+import {
+  duplex,
+  EncodedFrame,
+  type CallContext,
+  type DuplexStream,
+  type ServiceHandlers,
+} from './rpc.js';
 
 export interface WatchApiDeps {
   store: KvStore;
@@ -116,6 +123,100 @@ function varintLen(n: number): number {
   return len;
 }
 
+/**
+ * Wire bytes shared by every watcher of one fan-out. A revision's events go to each matching
+ * watcher with the same header: the WatchResponse's header field (1) and events fields (11) are
+ * encoded once, and each watcher's frame is those bytes around its own watch_id (2). The fields
+ * come out in field-number order, as etcd's encoder writes them.
+ */
+const shared = {
+  headerOf: null as HeaderFactory | null,
+  headerRev: -1,
+  header: EMPTY,
+  events: null as Event[] | null,
+  plain: null as Buffer | null,
+  withPrev: null as Buffer | null,
+};
+
+function headerField(h: HeaderFactory, rev: number): Buffer {
+  if (shared.headerOf !== h || shared.headerRev !== rev) {
+    const body = messageType('etcdserverpb.ResponseHeader').encode(h.make(rev)).finish();
+    const out = Buffer.allocUnsafe(1 + kvVarintLen(body.length) + body.length);
+    out[0] = 0x0a;
+    out.set(body, writeVarint(out, 1, body.length));
+    shared.headerOf = h;
+    shared.headerRev = rev;
+    shared.header = out;
+  }
+  return shared.header;
+}
+
+/** Appends a length-delimited field holding `kv`'s mvccpb.KeyValue to `parts`. */
+function kvField(tag: number, kv: KeyValue, parts: Buffer[]): number {
+  const body = encodeKeyValue(kv);
+  const head = Buffer.allocUnsafe(1 + kvVarintLen(body.length));
+  head[0] = tag;
+  writeVarint(head, 1, body.length);
+  parts.push(head, body);
+  return head.length + body.length;
+}
+
+function eventsFields(evs: Event[], withPrev: boolean): Buffer {
+  if (shared.events !== evs) {
+    shared.events = evs;
+    shared.plain = null;
+    shared.withPrev = null;
+  }
+  const cached = withPrev ? shared.withPrev : shared.plain;
+  if (cached !== null) return cached;
+  const parts: Buffer[] = [];
+  for (const ev of evs) {
+    const evParts: Buffer[] = [];
+    let len = 0;
+    if (ev.type === EVENT_DELETE) {
+      evParts.push(DELETE_TYPE);
+      len += DELETE_TYPE.length;
+    }
+    len += kvField(0x12, ev.kv, evParts);
+    if (withPrev && ev.prevKv) len += kvField(0x1a, ev.prevKv, evParts);
+    const head = Buffer.allocUnsafe(1 + kvVarintLen(len));
+    head[0] = 0x5a; // field 11, length-delimited
+    writeVarint(head, 1, len);
+    parts.push(head, ...evParts);
+  }
+  const out = Buffer.concat(parts);
+  if (withPrev) shared.withPrev = out;
+  else shared.plain = out;
+  return out;
+}
+
+/** mvccpb.Event.type = DELETE (field 1, varint 1); PUT is the default and left out. */
+const DELETE_TYPE = Buffer.from([0x08, 0x01]);
+
+/** A WatchResponse carrying only header, watch_id and events, as one gRPC frame (exported for tests). */
+export function eventsFrame(
+  h: HeaderFactory,
+  rev: number,
+  watchId: number,
+  evs: Event[],
+  withPrev: boolean,
+): EncodedFrame {
+  const header = headerField(h, rev);
+  const events = eventsFields(evs, withPrev);
+  const idLen = watchId !== 0 ? 1 + kvVarintLen(watchId) : 0;
+  const len = header.length + idLen + events.length;
+  const frame = Buffer.allocUnsafe(5 + len);
+  frame[0] = 0;
+  frame.writeUInt32BE(len, 1);
+  let p = 5 + header.copy(frame, 5);
+  if (idLen) {
+    frame[p++] = 0x10;
+    p = writeVarint(frame, p, watchId);
+  }
+  events.copy(frame, p);
+  return new EncodedFrame(frame);
+}
+
 /** Encodes WatchResults for one stream and writes them, fragmenting when asked. */
 class GrpcWatchSink implements WatchSink {
   private readonly stream: DuplexStream<WatchRequest, object>;
@@ -147,6 +248,20 @@ class GrpcWatchSink implements WatchSink {
   }
 
   write(r: WatchResult): boolean {
+    const evs = r.events;
+    if (
+      evs &&
+      evs.length > 0 &&
+      r.watchId >= 0 &&
+      !r.created &&
+      !r.canceled &&
+      !r.compactRevision &&
+      !r.cancelReason &&
+      !(r.fragment && evs.length > 1)
+    ) {
+      // The common case, a live or replayed batch of events: shared pre-encoded bytes.
+      return this.stream.write(eventsFrame(this.header, r.revision, r.watchId, evs, !!r.prevKv));
+    }
     const msg: WireWatchResponse = { header: this.header.make(r.revision) };
     if (r.watchId !== 0) msg.watch_id = r.watchId;
     if (r.created) msg.created = true;

@@ -223,9 +223,11 @@ export class WatchableStore {
 
   /**
    * Called by the store once per durable revision, in order. The tail of an in-flight pass is
-   * collected at once; delivery to synced watchers waits for a nextTick (see flush): the store
+   * collected at once; delivery to synced watchers waits for setImmediate (see flush): the store
    * calls listeners before it resumes the writers, and the writers' responses should not wait
-   * for a fan-out to thousands of watchers. Still in the same event-loop turn.
+   * for a fan-out to thousands of watchers. HTTP/2 sends what the writers' handlers queued from
+   * a native immediate, which runs before JS immediates: the responses reach the socket first.
+   * Still in the same event-loop turn.
    */
   private notify(rev: number, events: Event[]): void {
     const pass = this.pass;
@@ -235,12 +237,12 @@ export class WatchableStore {
     this.pending.push(rev, events);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      process.nextTick(this.flushCb);
+      setImmediate(this.flushCb);
     }
   }
 
   /**
-   * Delivers every revision committed so far to the synced watchers. Runs on the nextTick after
+   * Delivers every revision committed so far to the synced watchers. Runs on the immediate after
    * a commit, and before anything else is written to a stream whose meaning depends on it (progress
    * replies), so no stream ever sees a revision claimed before its events.
    */
