@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkInitialCluster, ConfigError, parseConfig } from './config.js';
+import { startIdleGc } from './idle-gc.js';
 import { createLogger } from './logger.js';
 import { SERVER_VERSION, startServer } from './server.js';
 
@@ -53,6 +54,13 @@ async function main(): Promise<void> {
     log.flush();
     process.exit(1);
   }
+  startIdleGc({
+    onCollect: (before, after, tookMs) =>
+      log.debug(
+        { heapBeforeMb: before >> 20, heapAfterMb: after >> 20, tookMs: Math.round(tookMs) },
+        'idle: returned unused heap',
+      ),
+  });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
