@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { after, before, describe, test } from 'node:test';
+import { Etcd3 } from 'etcd3';
 import { serviceType } from '../../src/api/codec.js';
 import { EtcdGrpcClient } from '../helpers/grpc-client.js';
 import { inProcessSkipReason, startInProcess } from '../helpers/in-process.js';
@@ -297,6 +298,25 @@ describe('the grpc-js fallback transport', { skip: inProcessSkipReason() }, () =
       assert.equal(kvs[0]!.value.toString(), 'v');
       const unknown = await rawCall(ours.endpoint, '/etcdserverpb.KV/Nope', {}, [rangeA]);
       assert.equal(unknown.grpcStatus, '12');
+      // A watch: its events go out as pre-encoded frames, which grpc-js must send as they are.
+      const etcd = new Etcd3({ hosts: `http://${ours.endpoint}` });
+      try {
+        const w = await etcd.watch().key('wk').withPreviousKV().create();
+        const seen = new Promise<[string, string]>((resolve) =>
+          w.on('put', (kv, prev) => resolve([kv.value.toString(), prev?.value.toString() ?? ''])),
+        );
+        await etcd.put('wk').value('1');
+        const seen2 = await seen;
+        assert.deepEqual(seen2, ['1', '']);
+        const next = new Promise<[string, string]>((resolve) =>
+          w.on('put', (kv, prev) => resolve([kv.value.toString(), prev?.value.toString() ?? ''])),
+        );
+        await etcd.put('wk').value('2');
+        assert.deepEqual(await next, ['2', '1']);
+        await w.cancel();
+      } finally {
+        etcd.close();
+      }
     } finally {
       c.close();
       await ours.destroy();
