@@ -61,6 +61,8 @@ const STREAM_BUFFER_LIMIT = 256 * 1024;
 /** Receive windows: large enough that 100 concurrent puts or a 1.5 MiB request never stall. */
 const STREAM_WINDOW = 1 << 20;
 const SESSION_WINDOW = 16 << 20;
+/** Per-session memory cap in megabytes (Node's unit for maxSessionMemory). */
+const SESSION_MEMORY_MB = 1024;
 
 const noop = (): void => undefined;
 
@@ -120,9 +122,10 @@ export class H2Transport implements Transport {
     this.opts = opts;
     this.log = opts.logger;
     this.server = http2.createServer({
-      // nghttp2's default session memory cap (10 MB) answers busy connections with
-      // ENHANCE_YOUR_CALM; etcd's limits are per request and enforced above.
-      maxSessionMemory: Number.MAX_SAFE_INTEGER,
+      // Node's default session memory cap (10 MB) answers busy connections with
+      // ENHANCE_YOUR_CALM; etcd's limits are per request and enforced above. Still bounded, so
+      // a client that sends without ever reading cannot grow one session without limit.
+      maxSessionMemory: SESSION_MEMORY_MB,
       settings: {
         maxConcurrentStreams: Math.min(opts.maxConcurrentStreams, 2 ** 32 - 1),
         initialWindowSize: STREAM_WINDOW,
@@ -479,21 +482,29 @@ class Call implements DuplexStream<never, object> {
   }
 
   write(msg: object): boolean {
-    if (this.ended || this.stream.destroyed) return false;
-    const frame = encodeFrame(this.route.res, msg);
     const stream = this.stream;
-    if (!stream.headersSent) this.sendHeaders();
-    if (!this.corked) {
-      this.corked = true;
-      stream.cork();
-      process.nextTick(this.uncork);
+    // A reset stream is closed a moment before it is destroyed; its 'close' ends the call.
+    if (this.ended || stream.destroyed || stream.closed) return false;
+    const frame = encodeFrame(this.route.res, msg);
+    try {
+      if (!stream.headersSent) this.sendHeaders();
+      if (!this.corked) {
+        this.corked = true;
+        stream.cork();
+        process.nextTick(this.uncork);
+      }
+      stream.write(frame);
+    } catch {
+      return false; // reset between the check and the write
     }
-    stream.write(frame);
     return stream.writableLength < STREAM_BUFFER_LIMIT;
   }
 
   onDrain(cb: () => void): void {
-    if (this.stream.writableNeedDrain) this.stream.once('drain', cb);
+    const stream = this.stream;
+    // A call that is over never drains: its close handling ends the writer.
+    if (this.ended || stream.destroyed || stream.closed) return;
+    if (stream.writableNeedDrain) stream.once('drain', cb);
     else process.nextTick(cb);
   }
 
