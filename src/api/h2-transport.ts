@@ -10,8 +10,10 @@
  * bidirectional calls, status in trailers (trailers-only for errors before any message),
  * percent-encoded grpc-message, grpc-go's texts for refused messages, cancellation by RST_STREAM
  * or connection loss, keepalive pings and a graceful GOAWAY at shutdown. Not implemented:
- * message compression (answered UNIMPLEMENTED as grpc-go does for an unknown encoding) and
- * grpc-timeout (clients enforce their own deadlines and cancel with RST_STREAM).
+ * message compression (answered UNIMPLEMENTED as grpc-go does for an unknown encoding), the
+ * grpc-timeout deadline itself (a malformed value is refused as grpc-go does; clients enforce
+ * their own deadlines and cancel with RST_STREAM) and the server-side keepalive ping policy
+ * (--grpc-keepalive-min-time: pings are never refused).
  */
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
