@@ -10,6 +10,7 @@ import { serviceType } from './codec.js';
 import { toStatus } from './errors.js';
 import {
   EncodedFrame,
+  runUnary,
   type CallContext,
   type DuplexStream,
   type Handler,
@@ -137,8 +138,7 @@ function wrap(h: Handler, path: string, opts: AdapterOptions): grpc.UntypedHandl
           if (err) cb(toGrpcError(err, log, path), null);
           else cb(null, res);
         };
-        let r: object | Promise<object>;
-        try {
+        runUnary(() => {
           const ctx = context(call.metadata, call.request);
           if (ctx.requestBytes > opts.maxReceiveBytes) {
             throw new RpcError(
@@ -146,17 +146,8 @@ function wrap(h: Handler, path: string, opts: AdapterOptions): grpc.UntypedHandl
               `grpc: received message larger than max (${ctx.requestBytes} vs. ${opts.maxReceiveBytes})`,
             );
           }
-          r = h.fn(call.request as never, ctx);
-        } catch (err) {
-          done(err, null);
-          return;
-        }
-        if (r instanceof Promise)
-          r.then(
-            (res) => done(null, res),
-            (err: unknown) => done(err, null),
-          );
-        else done(null, r);
+          return h.fn(call.request as never, ctx);
+        }, done);
       }) as grpc.UntypedHandleCall;
     case 'serverStream':
       return ((call: grpc.ServerWritableStream<object, object>) => {

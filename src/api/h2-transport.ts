@@ -22,13 +22,14 @@ import { Code, RpcError } from '../errors.js';
 import { serviceType } from './codec.js';
 import { toStatus } from './errors.js';
 import { encodeFrame, encodeGrpcMessage, FrameReader } from './grpc-frame.js';
-import type {
-  CallContext,
-  DuplexHandler,
-  DuplexStream,
-  ServerStreamHandler,
-  ServiceHandlers,
-  UnaryHandler,
+import {
+  runUnary,
+  type CallContext,
+  type DuplexHandler,
+  type DuplexStream,
+  type ServerStreamHandler,
+  type ServiceHandlers,
+  type UnaryHandler,
 } from './rpc.js';
 import type { Transport, TransportLogger, TransportOptions } from './transport.js';
 
@@ -326,20 +327,10 @@ export class H2Transport implements Transport {
         // reset between the check and the write
       }
     };
-    let r: object | Promise<object>;
-    try {
-      const req = decodeRequest(route.req, msg);
-      r = fn(req as never, contextOf(headers, msg.length));
-    } catch (err) {
-      done(err, null);
-      return;
-    }
-    if (r instanceof Promise)
-      r.then(
-        (res) => done(null, res),
-        (err: unknown) => done(err, null),
-      );
-    else done(null, r);
+    runUnary(
+      () => fn(decodeRequest(route.req, msg) as never, contextOf(headers, msg.length)),
+      done,
+    );
   }
 
   /** Ends a call that has sent nothing with the error's status. */

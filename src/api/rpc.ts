@@ -61,6 +61,29 @@ export function duplex<Req>(
 }
 
 /**
+ * Runs a unary handler and hands its outcome to `done` once: a thrown error, a rejected promise,
+ * or the response (returned directly or through a promise).
+ */
+export function runUnary(
+  call: () => object | Promise<object>,
+  done: (err: unknown, res: object | null) => void,
+): void {
+  let r: object | Promise<object>;
+  try {
+    r = call();
+  } catch (err) {
+    done(err, null);
+    return;
+  }
+  if (r instanceof Promise)
+    r.then(
+      (res) => done(null, res),
+      (err: unknown) => done(err, null),
+    );
+  else done(null, r);
+}
+
+/**
  * A response already in wire form: the gRPC length-prefixed frame (5-byte prefix, then the
  * message). Handlers that send the same bytes to many streams (watch fan-out) encode once and
  * hand this to write(); transports send it without encoding.
