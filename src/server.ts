@@ -6,7 +6,6 @@
 import path from 'node:path';
 import { clusterService } from './api/cluster.js';
 import { listenClients, type ClientListeners } from './api/front.js';
-import { GrpcJsTransport } from './api/grpc-server.js';
 import { H2Transport } from './api/h2-transport.js';
 import type { Transport } from './api/transport.js';
 import { HeaderFactory } from './api/header.js';
@@ -143,9 +142,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       keepaliveTimeMs: cfg.grpcKeepaliveIntervalMs,
       keepaliveTimeoutMs: cfg.grpcKeepaliveTimeoutMs,
     };
+    // grpc-js (~13 MB resident once loaded) is imported only when asked for.
     const server: Transport =
       cfg.grpcTransport === 'grpc-js'
-        ? new GrpcJsTransport(transportOptions)
+        ? new (await import('./api/grpc-server.js')).GrpcJsTransport(transportOptions)
         : new H2Transport(transportOptions);
     server.addService(
       'etcdserverpb.KV',
