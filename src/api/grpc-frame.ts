@@ -108,11 +108,17 @@ export function encodeFrame(type: protobuf.Type, msg: object): Buffer {
   return frameBytes(w.finish(true));
 }
 
+/** A frame for a `len`-byte message: prefix written, message bytes left to the caller. */
+export function allocFrame(len: number): Buffer {
+  const out = Buffer.allocUnsafe(PREFIX_BYTES + len);
+  out[0] = 0;
+  out.writeUInt32BE(len, 1);
+  return out;
+}
+
 /** Frames an already encoded message. */
 export function frameBytes(body: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(PREFIX_BYTES + body.length);
-  out[0] = 0;
-  out.writeUInt32BE(body.length, 1);
+  const out = allocFrame(body.length);
   out.set(body, PREFIX_BYTES);
   return out;
 }

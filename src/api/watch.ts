@@ -10,12 +10,13 @@
 import { EtcdError } from '../errors.js';
 import { wireKv, type WireKv } from '../kv/wire.js';
 import type { KvStore } from '../mvcc/store.js';
-import { encodeKeyValue, varintLen as kvVarintLen, writeVarint } from '../mvcc/kv-codec.js';
+import { encodeKeyValue, varintLen, writeVarint } from '../mvcc/kv-codec.js';
 import { EVENT_DELETE, type Event, type KeyValue } from '../mvcc/types.js';
 import { WatchableStore, type WatchableStoreOptions } from '../watch/watchable-store.js';
 import type { WatchStream } from '../watch/watch-stream.js';
 import type { WatchResult, WatchSink } from '../watch/watcher.js';
 import { messageType, toNum, type Int64 } from './codec.js';
+import { allocFrame } from './grpc-frame.js';
 import type { HeaderFactory, WireHeader } from './header.js';
 import {
   duplex,
@@ -114,15 +115,6 @@ function wireEvent(ev: Event, withPrev: boolean): WireEvent {
   return o;
 }
 
-function varintLen(n: number): number {
-  let len = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
-}
-
 /**
  * Wire bytes shared by every watcher of one fan-out. A revision's events go to each matching
  * watcher with the same header: the WatchResponse's header field (1) and events fields (11) are
@@ -138,12 +130,18 @@ const shared = {
   withPrev: null as Buffer | null,
 };
 
+/** The tag and length of a length-delimited field (wire type 2) of `len` bytes. */
+function fieldHead(tag: number, len: number): Buffer {
+  const head = Buffer.allocUnsafe(1 + varintLen(len));
+  head[0] = tag;
+  writeVarint(head, 1, len);
+  return head;
+}
+
 function headerField(h: HeaderFactory, rev: number): Buffer {
   if (shared.headerOf !== h || shared.headerRev !== rev) {
     const body = messageType('etcdserverpb.ResponseHeader').encode(h.make(rev)).finish();
-    const out = Buffer.allocUnsafe(1 + kvVarintLen(body.length) + body.length);
-    out[0] = 0x0a;
-    out.set(body, writeVarint(out, 1, body.length));
+    const out = Buffer.concat([fieldHead(0x0a, body.length), body]);
     shared.headerOf = h;
     shared.headerRev = rev;
     shared.header = out;
@@ -154,9 +152,7 @@ function headerField(h: HeaderFactory, rev: number): Buffer {
 /** Appends a length-delimited field holding `kv`'s mvccpb.KeyValue to `parts`. */
 function kvField(tag: number, kv: KeyValue, parts: Buffer[]): number {
   const body = encodeKeyValue(kv);
-  const head = Buffer.allocUnsafe(1 + kvVarintLen(body.length));
-  head[0] = tag;
-  writeVarint(head, 1, body.length);
+  const head = fieldHead(tag, body.length);
   parts.push(head, body);
   return head.length + body.length;
 }
@@ -179,10 +175,7 @@ function eventsFields(evs: Event[], withPrev: boolean): Buffer {
     }
     len += kvField(0x12, ev.kv, evParts);
     if (withPrev && ev.prevKv) len += kvField(0x1a, ev.prevKv, evParts);
-    const head = Buffer.allocUnsafe(1 + kvVarintLen(len));
-    head[0] = 0x5a; // field 11, length-delimited
-    writeVarint(head, 1, len);
-    parts.push(head, ...evParts);
+    parts.push(fieldHead(0x5a, len), ...evParts); // field 11, length-delimited
   }
   const out = Buffer.concat(parts);
   if (withPrev) shared.withPrev = out;
@@ -203,11 +196,8 @@ export function eventsFrame(
 ): EncodedFrame {
   const header = headerField(h, rev);
   const events = eventsFields(evs, withPrev);
-  const idLen = watchId !== 0 ? 1 + kvVarintLen(watchId) : 0;
-  const len = header.length + idLen + events.length;
-  const frame = Buffer.allocUnsafe(5 + len);
-  frame[0] = 0;
-  frame.writeUInt32BE(len, 1);
+  const idLen = watchId !== 0 ? 1 + varintLen(watchId) : 0;
+  const frame = allocFrame(header.length + idLen + events.length);
   let p = 5 + header.copy(frame, 5);
   if (idLen) {
     frame[p++] = 0x10;
@@ -222,10 +212,6 @@ class GrpcWatchSink implements WatchSink {
   private readonly stream: DuplexStream<WatchRequest, object>;
   private readonly header: HeaderFactory;
   private readonly maxBytes: number;
-  // Fan-out of one revision hands every watcher the same events array: convert it once.
-  private lastEvents: Event[] | null = null;
-  private lastWire: WireEvent[] | null = null;
-  private lastWirePrev: WireEvent[] | null = null;
 
   constructor(
     stream: DuplexStream<WatchRequest, object>,
@@ -235,16 +221,6 @@ class GrpcWatchSink implements WatchSink {
     this.stream = stream;
     this.header = header;
     this.maxBytes = maxRequestBytes + GRPC_OVERHEAD_BYTES;
-  }
-
-  private events(evs: Event[], withPrev: boolean): WireEvent[] {
-    if (evs !== this.lastEvents) {
-      this.lastEvents = evs;
-      this.lastWire = null;
-      this.lastWirePrev = null;
-    }
-    if (withPrev) return (this.lastWirePrev ??= evs.map((e) => wireEvent(e, true)));
-    return (this.lastWire ??= evs.map((e) => wireEvent(e, false)));
   }
 
   write(r: WatchResult): boolean {
@@ -268,8 +244,10 @@ class GrpcWatchSink implements WatchSink {
     if (r.canceled) msg.canceled = true;
     if (r.compactRevision) msg.compact_revision = r.compactRevision;
     if (r.cancelReason) msg.cancel_reason = r.cancelReason;
-    if (r.events && r.events.length > 0) {
-      msg.events = this.events(r.events, !!r.prevKv);
+    if (evs && evs.length > 0) {
+      // Only fragmenting watchers get here with events (the shared bytes serve the rest).
+      const withPrev = !!r.prevKv;
+      msg.events = evs.map((e) => wireEvent(e, withPrev));
       if (r.fragment && msg.events.length > 1) return this.writeFragments(msg);
     }
     return this.stream.write(msg);

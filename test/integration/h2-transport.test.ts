@@ -15,6 +15,7 @@ import { EtcdGrpcClient } from '../helpers/grpc-client.js';
 import { inProcessSkipReason, startInProcess } from '../helpers/in-process.js';
 import { realEtcdSkipReason, startRealEtcd } from '../helpers/real-etcd.js';
 import type { ServerHandle } from '../helpers/server-process.js';
+import { frame } from '../helpers/grpc-frames.js';
 
 const skipReason = realEtcdSkipReason() ?? inProcessSkipReason();
 
@@ -27,14 +28,6 @@ interface Outcome {
   /** Status in the response headers (trailers-only) rather than in trailers. */
   trailersOnly: boolean;
   messages: Buffer[];
-}
-
-function frame(body: Uint8Array, flag = 0): Buffer {
-  const out = Buffer.alloc(5 + body.length);
-  out[0] = flag;
-  out.writeUInt32BE(body.length, 1);
-  out.set(body, 5);
-  return out;
 }
 
 function splitFrames(data: Buffer): Buffer[] {

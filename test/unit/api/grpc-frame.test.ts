@@ -13,14 +13,7 @@ import {
   frameBytes,
   FrameReader,
 } from '../../../src/api/grpc-frame.js';
-
-function frame(body: Buffer, flag = 0): Buffer {
-  const out = Buffer.alloc(5 + body.length);
-  out[0] = flag;
-  out.writeUInt32BE(body.length, 1);
-  body.copy(out, 5);
-  return out;
-}
+import { frame } from '../../helpers/grpc-frames.js';
 
 function collect(reader: FrameReader, chunks: Buffer[]): string[] {
   const got: string[] = [];
