@@ -16,8 +16,11 @@ const EMPTY = Buffer.alloc(0);
  */
 export class FrameReader {
   private readonly max: number;
-  /** Prefix bytes collected while a prefix straddles chunks. */
-  private readonly prefix = Buffer.alloc(PREFIX_BYTES);
+  /**
+   * Prefix bytes collected while a prefix straddles chunks; allocated only then (a reader is
+   * made per call, and a unary request almost always arrives whole).
+   */
+  private prefix: Buffer | null = null;
   private prefixFill = 0;
   /** The message being filled when it straddles chunks. */
   private body: Buffer | null = null;
@@ -60,13 +63,14 @@ export class FrameReader {
         p += PREFIX_BYTES;
       } else {
         const take = Math.min(PREFIX_BYTES - this.prefixFill, n - p);
-        chunk.copy(this.prefix, this.prefixFill, p, p + take);
+        const prefix = (this.prefix ??= Buffer.alloc(PREFIX_BYTES));
+        chunk.copy(prefix, this.prefixFill, p, p + take);
         this.prefixFill += take;
         p += take;
         if (this.prefixFill < PREFIX_BYTES) return;
         this.prefixFill = 0;
-        flag = this.prefix[0]!;
-        len = this.prefix.readUInt32BE(1);
+        flag = prefix[0]!;
+        len = prefix.readUInt32BE(1);
       }
       this.check(flag, len);
       if (len === 0) {
