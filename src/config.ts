@@ -814,7 +814,8 @@ function applyEnv(fs: FlagSet, env: Record<string, string | undefined>): void {
       fs.warnings.push(`cannot set special environment variable ${key}=${val}`);
       continue;
     }
-    if (key.startsWith('ETCD_'))
+    // ETCD_TS_* variables are this project's own (test and tuning knobs), not etcd flags.
+    if (key.startsWith('ETCD_') && !key.startsWith('ETCD_TS_'))
       fs.warnings.push(`unrecognized environment variable ${key}=${val}`);
   }
   if (valueError !== undefined) throw valueError;

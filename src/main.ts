@@ -48,7 +48,9 @@ async function main(): Promise<void> {
   }
   let server;
   try {
-    server = await startServer({ ...cfg, log, exitOnFatal: true });
+    // ETCD_TS_JOURNAL_FILE_BYTES is for tests that want the journal to rotate often.
+    const journalFileBytes = Number(process.env['ETCD_TS_JOURNAL_FILE_BYTES']) || undefined;
+    server = await startServer({ ...cfg, log, exitOnFatal: true, journalFileBytes });
   } catch (err) {
     log.fatal({ err }, 'failed to start');
     log.flush();

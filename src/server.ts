@@ -35,6 +35,8 @@ export interface StartOptions extends Partial<Omit<ServerConfig, 'logLevel'>> {
   logLevel?: ServerConfig['logLevel'] | 'silent';
   /** Exit the process when the backend fails a write (CLI: true; embedded: false). */
   exitOnFatal?: boolean;
+  /** Size of each preallocated journal file (default 64 MiB); tests make it small to rotate. */
+  journalFileBytes?: number;
 }
 
 export interface RunningServer {
@@ -58,7 +60,7 @@ function txnHasPut(t: TxnRequest): boolean {
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
-  const { log: givenLogger, exitOnFatal = false, ...rest } = options;
+  const { log: givenLogger, exitOnFatal = false, journalFileBytes, ...rest } = options;
   const embedded = options.listenClientUrls === undefined;
   const cfg = defaultConfig({
     ...(embedded ? { listenClientUrls: [new URL('http://127.0.0.1:0')] } : {}),
@@ -85,20 +87,26 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 
   let opened: Backend | null = null;
   try {
+    let fatal = false;
+    const onFatal = (err: Error): void => {
+      if (fatal) return;
+      fatal = true;
+      log.fatal({ err }, 'backend write failed; stopping');
+      if (exitOnFatal) process.exit(1);
+    };
     const backend = new Backend({
       dir: path.join(cfg.dataDir, 'member', 'kv'),
       inMemory: cfg.inMemory,
       fsync: !cfg.unsafeNoFsync,
+      onFatal,
+      ...(journalFileBytes ? { journalFileBytes } : {}),
     });
-    await backend.open();
     opened = backend;
+    const { replayed } = await backend.open();
+    if (replayed > 0)
+      log.info({ records: replayed }, 'replayed journal records LevelDB had not made durable');
     if (cfg.unsafeNoFsync)
-      log.warn({}, '--unsafe-no-fsync is set: acknowledged writes can be lost on a crash');
-
-    const onFatal = (err: Error): void => {
-      log.fatal({ err }, 'backend write failed; stopping');
-      if (exitOnFatal) process.exit(1);
-    };
+      log.warn({}, '--unsafe-no-fsync is set: acknowledged writes can be lost on a power loss');
     const storeLog = log.child({ module: 'mvcc' });
     const lessor = new Lessor({
       backend,

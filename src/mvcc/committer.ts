@@ -10,6 +10,9 @@ import type { Backend, BatchOp } from '../storage/backend.js';
 import { META, u64 } from '../storage/schema.js';
 import { encodeSegment, segmentKey, type SegEntry } from './segment.js';
 
+/** Batches up to this many transactions have their journal synced inline (WriteOptions). */
+const INLINE_SYNC_MAX_ITEMS = 2;
+
 export interface Batch<T> {
   ops: BatchOp[];
   /** Revisions of every transaction in the batch, written as one segment. */
@@ -111,7 +114,8 @@ export class Committer<T> {
     if (b.seg.length)
       b.ops.push({ type: 'put', key: segmentKey(b.segEnd), value: encodeSegment(b.seg) });
     b.ops.push({ type: 'put', key: META.currentRev, value: u64(b.maxRev) });
-    this.backend.write(b.ops).then(
+    // A batch of one or two transactions means few requests are waiting: sync on this thread.
+    this.backend.write(b.ops, { inline: b.items.length <= INLINE_SYNC_MAX_ITEMS }).then(
       () => {
         this.inflight = null;
         try {

@@ -3,12 +3,24 @@
  * (memory-level). Everything above sees ordered byte keys, atomic batches and range scans.
  *
  * Mirrors the role of etcd's server/storage/backend (bbolt), with LevelDB's write batch as the
- * atomic unit and `sync: true` as the durability point.
+ * atomic unit. On disk, a batch is durable once its journal record is synced (journal.ts; with
+ * --unsafe-no-fsync, once it is written to the OS, which survives a process crash but not a
+ * power loss). LevelDB then applies the batch unsynced, in journal order, and is made durable
+ * by checkpoints. In memory, batches go straight to memory-level.
  */
 import { ClassicLevel } from 'classic-level';
 import { MemoryLevel } from 'memory-level';
 import fs from 'node:fs';
 import path from 'node:path';
+import {
+  decodePos,
+  encodePos,
+  Journal,
+  RECORD_HEADER,
+  syncLevelLogs,
+  type JournalPos,
+} from './journal.js';
+import { META } from './schema.js';
 
 export interface BatchOp {
   type: 'put' | 'del';
@@ -33,8 +45,86 @@ export interface BackendOptions {
   /** Directory for the LevelDB files; ignored in memory mode. */
   dir: string;
   inMemory: boolean;
-  /** When false, batches are not fsynced (etcd's --unsafe-no-fsync). */
+  /** When false, journal records are not fsynced (etcd's --unsafe-no-fsync). */
   fsync: boolean;
+  /** The journal's directory (default: `journal` beside `dir`). */
+  journalDir?: string;
+  /** Size of each preallocated journal file (default 64 MiB, as etcd's WAL segments). */
+  journalFileBytes?: number;
+  /**
+   * Called once if LevelDB fails a batch that was already acknowledged (durable in the
+   * journal): the in-memory state is ahead of LevelDB and the process must not go on.
+   */
+  onFatal?(err: Error): void;
+}
+
+export interface WriteOptions {
+  /**
+   * fdatasync on the calling (main) thread instead of the thread pool. Saves two thread
+   * hand-offs (~0.1-0.2 ms each on an idle VM) but blocks the event loop for the sync; the
+   * committer asks for it when a batch is small, i.e. when few requests are waiting.
+   */
+  inline?: boolean;
+}
+
+/** What open() found. */
+export interface OpenReport {
+  /** Journal records replayed into LevelDB (batches it had not made durable). */
+  replayed: number;
+}
+
+/** A write waiting for the journal to free a file. */
+interface Waiting {
+  ops: BatchOp[];
+  record: Buffer;
+  inline: boolean;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+const noop = (): void => undefined;
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
+/** Serializes ops into a journal record, leaving RECORD_HEADER bytes in front for the header. */
+export function encodeOps(ops: BatchOp[]): Buffer {
+  let size = RECORD_HEADER + 4;
+  for (const op of ops) size += 5 + op.key.length + (op.type === 'put' ? 4 + op.value!.length : 0);
+  const b = Buffer.allocUnsafe(size);
+  b.fill(0, 0, RECORD_HEADER);
+  let o = b.writeUInt32LE(ops.length, RECORD_HEADER);
+  for (const op of ops) {
+    b[o++] = op.type === 'put' ? 1 : 2;
+    o = b.writeUInt32LE(op.key.length, o);
+    o += op.key.copy(b, o);
+    if (op.type === 'put') {
+      o = b.writeUInt32LE(op.value!.length, o);
+      o += op.value!.copy(b, o);
+    }
+  }
+  return b;
+}
+
+export function decodeOps(payload: Buffer): BatchOp[] {
+  const n = payload.readUInt32LE(0);
+  const ops: BatchOp[] = [];
+  let o = 4;
+  for (let i = 0; i < n; i++) {
+    const tag = payload[o++];
+    if (tag !== 1 && tag !== 2) throw new Error('journal: malformed record');
+    const type = tag === 1 ? 'put' : 'del';
+    const klen = payload.readUInt32LE(o);
+    const key = payload.subarray(o + 4, o + 4 + klen);
+    o += 4 + klen;
+    if (type === 'put') {
+      const vlen = payload.readUInt32LE(o);
+      ops.push({ type, key, value: payload.subarray(o + 4, o + 4 + vlen) });
+      o += 4 + vlen;
+    } else {
+      ops.push({ type, key });
+    }
+  }
+  if (o !== payload.length) throw new Error('journal: malformed record');
+  return ops;
 }
 
 /** Ordered key-value storage with atomic, optionally synced batches. */
@@ -42,6 +132,20 @@ export class Backend {
   private readonly db: Db;
   private readonly opts: BackendOptions;
   private classic: ClassicLevel<Buffer, Buffer> | null = null;
+  private journal: Journal | null = null;
+  /** The tail of the chain of LevelDB batches (applied one at a time, in journal order). */
+  private applied: Promise<void> = Promise.resolve();
+  /**
+   * Ops handed to LevelDB and not applied yet, by key (latin1): acknowledged writes do not wait
+   * for LevelDB, so reads look here first.
+   */
+  private readonly overlay = new Map<string, BatchOp>();
+  /** Where the newest batch handed to LevelDB ends in the journal. */
+  private lastApplied: JournalPos = { file: 0, offset: 0, seq: 0 };
+  private readonly waiting: Waiting[] = [];
+  /** Set while queued writes are being logged. */
+  private drained: Promise<void> | null = null;
+  private failed: Error | null = null;
 
   constructor(opts: BackendOptions) {
     this.opts = opts;
@@ -66,31 +170,185 @@ export class Backend {
     return this.opts.inMemory;
   }
 
-  async open(): Promise<void> {
-    await this.db.open();
+  private get journalDir(): string {
+    return this.opts.journalDir ?? path.join(path.dirname(this.opts.dir), 'journal');
   }
 
+  /** Opens LevelDB, then replays the journal records it may have lost. */
+  async open(): Promise<OpenReport> {
+    await this.db.open();
+    if (this.opts.inMemory) return { replayed: 0 };
+    const journal = Journal.open({
+      dir: this.journalDir,
+      fileBytes: this.opts.journalFileBytes ?? 64 * 1024 * 1024,
+      checkpoint: () => this.checkpoint(),
+    });
+    let replayed = 0;
+    try {
+      let last = decodePos(await this.db.get(META.journal)) ?? { file: 0, offset: 0, seq: 0 };
+      for (const { payload, end } of journal.replay(last)) {
+        const ops = decodeOps(payload);
+        ops.push({ type: 'put', key: META.journal, value: encodePos(end) });
+        await this.db.batch(ops, { sync: false });
+        last = end;
+        replayed++;
+      }
+      // Everything replayed becomes durable in LevelDB before the journal moves on.
+      const start = journal.begin(last);
+      await this.db.batch([{ type: 'put', key: META.journal, value: encodePos(start) }], {
+        sync: true,
+      });
+      await syncLevelLogs(this.opts.dir);
+      this.lastApplied = start;
+    } catch (err) {
+      journal.close();
+      throw err;
+    }
+    this.journal = journal;
+    return { replayed };
+  }
+
+  /** Waits for every write, checkpoints the journal (so the next open replays nothing), closes. */
   async close(): Promise<void> {
+    const journal = this.journal;
+    if (journal) {
+      try {
+        await this.drained;
+        await journal.settle();
+        await this.applied;
+        await this.checkpoint();
+      } catch {
+        // a failed backend stays as it is: the next open replays the journal
+      } finally {
+        this.journal = null;
+        journal.close();
+      }
+    }
     await this.db.close();
   }
 
   async get(key: Buffer): Promise<Buffer | undefined> {
+    const op = this.overlay.size ? this.overlay.get(key.toString('latin1')) : undefined;
+    if (op) return op.value;
     return this.db.get(key);
   }
 
   async getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]> {
-    return this.db.getMany(keys);
+    if (!this.overlay.size) return this.db.getMany(keys);
+    const ops = keys.map((k) => this.overlay.get(k.toString('latin1')));
+    const missing = keys.filter((_, i) => !ops[i]);
+    const found = missing.length ? await this.db.getMany(missing) : [];
+    let j = 0;
+    return ops.map((op) => (op ? op.value : found[j++]));
   }
 
-  /** Writes the ops atomically; resolves once they are durable (unless fsync is off). */
-  async write(ops: BatchOp[]): Promise<void> {
-    await this.db.batch(ops, { sync: this.opts.fsync });
+  /**
+   * Writes the ops atomically. Resolves once they are durable: their journal record is synced
+   * (or, with fsync off, written to the OS). LevelDB applies them afterwards, in order.
+   */
+  write(ops: BatchOp[], wo: WriteOptions = {}): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    const journal = this.journal;
+    if (!journal) return this.db.batch(ops, { sync: this.opts.fsync });
+    const record = encodeOps(ops);
+    const inline = wo.inline === true;
+    if (this.waiting.length || !journal.fits(record.length)) {
+      return new Promise((resolve, reject) => {
+        this.waiting.push({ ops, record, inline, resolve, reject });
+        this.drained ??= this.drain(journal).finally(() => (this.drained = null));
+      });
+    }
+    return this.log(journal, ops, record, inline);
+  }
+
+  /** Journals the record, hands the batch to LevelDB, syncs the journal. */
+  private log(journal: Journal, ops: BatchOp[], record: Buffer, inline: boolean): Promise<void> {
+    let end: JournalPos;
+    try {
+      end = journal.append(record);
+    } catch (err) {
+      return Promise.reject(asError(err));
+    }
+    this.apply(ops, end);
+    if (!this.opts.fsync) return Promise.resolve();
+    if (!inline) return journal.sync();
+    try {
+      journal.syncNow();
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(asError(err));
+    }
+  }
+
+  /** Queues the batch for LevelDB behind the ones before it; reads see it in the overlay. */
+  private apply(ops: BatchOp[], end: JournalPos): void {
+    const keys = ops.map((op) => op.key.toString('latin1'));
+    for (let i = 0; i < ops.length; i++) this.overlay.set(keys[i]!, ops[i]!);
+    const batch = ops.concat({ type: 'put', key: META.journal, value: encodePos(end) });
+    this.lastApplied = end;
+    const link = this.applied
+      .then(() => this.db.batch(batch, { sync: false }))
+      .then(
+        () => {
+          for (let i = 0; i < ops.length; i++) {
+            if (this.overlay.get(keys[i]!) === ops[i]) this.overlay.delete(keys[i]!);
+          }
+        },
+        (err: unknown) => {
+          throw this.fail(err);
+        },
+      );
+    link.catch(noop); // reported through fail(); later links and waiters see the rejection
+    this.applied = link;
+  }
+
+  /** Records the first failure (reporting it once) and returns it. */
+  private fail(err: unknown): Error {
+    if (this.failed) return this.failed;
+    const e = asError(err);
+    this.failed = e;
+    this.opts.onFatal?.(e);
+    return e;
+  }
+
+  /** Logs the writes queued while the journal waited for a free file, in order. */
+  private async drain(journal: Journal): Promise<void> {
+    while (this.waiting.length) {
+      const w = this.waiting[0]!;
+      if (!journal.fits(w.record.length)) {
+        try {
+          await journal.whenFree();
+        } catch (err) {
+          for (const x of this.waiting.splice(0)) x.reject(err as Error);
+          return;
+        }
+        continue;
+      }
+      this.waiting.shift();
+      this.log(journal, w.ops, w.record, w.inline).then(w.resolve, w.reject);
+    }
+  }
+
+  /** Makes every batch handed to LevelDB so far durable there (the journal's checkpoint). */
+  private async checkpoint(): Promise<void> {
+    const value = encodePos(this.lastApplied);
+    const sync = this.opts.fsync;
+    const synced = this.applied.then(() =>
+      this.db.batch([{ type: 'put', key: META.journal, value }], { sync }),
+    );
+    synced.catch(noop);
+    this.applied = synced;
+    await synced;
+    if (sync) await syncLevelLogs(this.opts.dir);
   }
 
   /**
    * Scans [gte, lt) in key order, handing out arrays of up to `chunk` entries so callers can
    * yield to the event loop between chunks. With `prefetch`, the next chunk is read while the
    * caller works on the current one (for scans that read everything, such as a restore).
+   *
+   * The scan sees the state of the moment its first chunk is asked for: the LevelDB iterator's
+   * snapshot is taken then, together with a copy of the batches LevelDB has not applied yet.
    */
   async *scan(
     gte: Buffer,
@@ -99,22 +357,61 @@ export class Backend {
     prefetch = false,
   ): AsyncGenerator<[Buffer, Buffer][]> {
     const it = this.db.iterator({ gte, lt });
+    const pending = this.pendingIn(gte, lt);
+    let p = 0;
     let next: Promise<[Buffer, Buffer][]> | null = null;
     try {
       for (;;) {
-        const entries = await (next ?? it.nextv(chunk));
+        let entries = await (next ?? it.nextv(chunk));
         next = null;
-        if (entries.length === 0) return;
+        if (entries.length === 0) break;
         if (prefetch) {
           next = it.nextv(chunk);
           next.catch(() => undefined); // awaited on the next round or in finally
         }
+        if (p < pending.length) {
+          const merged: [Buffer, Buffer][] = [];
+          const last = entries[entries.length - 1]![0];
+          for (const e of entries) {
+            for (; p < pending.length && Buffer.compare(pending[p]!.key, e[0]) < 0; p++) {
+              const op = pending[p]!;
+              if (op.value) merged.push([op.key, op.value]);
+            }
+            if (p < pending.length && pending[p]!.key.equals(e[0])) {
+              const op = pending[p++]!;
+              if (op.value) merged.push([op.key, op.value]);
+            } else {
+              merged.push(e);
+            }
+          }
+          for (; p < pending.length && Buffer.compare(pending[p]!.key, last) <= 0; p++) {
+            const op = pending[p]!;
+            if (op.value) merged.push([op.key, op.value]);
+          }
+          entries = merged;
+          if (entries.length === 0) continue;
+        }
         yield entries;
       }
+      const rest: [Buffer, Buffer][] = [];
+      for (; p < pending.length; p++) {
+        const op = pending[p]!;
+        if (op.value) rest.push([op.key, op.value]);
+      }
+      for (let i = 0; i < rest.length; i += chunk) yield rest.slice(i, i + chunk);
     } finally {
       if (next) await next.catch(() => undefined);
       await it.close();
     }
+  }
+
+  /** The overlay's ops for keys in [gte, lt), in key order. */
+  private pendingIn(gte: Buffer, lt: Buffer): BatchOp[] {
+    const out: BatchOp[] = [];
+    for (const op of this.overlay.values()) {
+      if (Buffer.compare(op.key, gte) >= 0 && Buffer.compare(op.key, lt) < 0) out.push(op);
+    }
+    return out.sort((a, b) => Buffer.compare(a.key, b.key));
   }
 
   /** Size of the files on disk (approximate), for Status.dbSize and the space quota. */
@@ -137,6 +434,7 @@ export class Backend {
 
   /** Asks LevelDB to compact a key range (etcd's Defragment analogue). */
   async compactRange(start: Buffer, end: Buffer): Promise<void> {
+    await this.applied;
     if (this.classic) await this.classic.compactRange(start, end);
   }
 }

@@ -24,8 +24,8 @@ export const META = {
   clusterId: metaKey('clusterId'),
   memberId: metaKey('memberId'),
   term: metaKey('term'),
-  /** The revision of the newest lease change, so restarts can resume consistently. */
-  formatVersion: metaKey('formatVersion'),
+  /** Where the journal record of the newest batch ends (see storage/journal.ts). */
+  journal: metaKey('journal'),
 } as const;
 
 export const LEASE_START = Buffer.from([BUCKET_LEASE]);
