@@ -370,8 +370,9 @@ function decodeRequest(type: protobuf.Type, msg: Buffer): object {
 
 /**
  * A streaming call (server-streaming or bidirectional): the DuplexStream handlers see. Response
- * headers go out with the first message; several messages written in one tick leave in one
- * socket write (the stream is corked until the next tick).
+ * headers go out with the first message; the messages written in one tick are joined and handed
+ * to the stream as one chunk on the next tick (a watch fan-out writes one message per watcher,
+ * and each Writable chunk costs more than copying it).
  */
 class Call implements DuplexStream<never, object> {
   private readonly t: H2Transport;
@@ -381,14 +382,28 @@ class Call implements DuplexStream<never, object> {
   private readonly ct: string;
   private ended = false;
   private done = false;
-  private corked = false;
+  /** Frames written this tick, handed to the stream together by flush(). */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private flushScheduled = false;
   private trailers: http2.OutgoingHttpHeaders = OK_TRAILERS;
   private readonly closers: (() => void)[] = [];
   private messageCb: ((msg: never) => void) | null = null;
   private halfCloseCb: (() => void) | null = null;
-  private readonly uncork = (): void => {
-    this.corked = false;
-    if (!this.stream.destroyed) this.stream.uncork();
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const frames = this.pending;
+    const bytes = this.pendingBytes;
+    if (frames.length === 0) return;
+    this.pending = [];
+    this.pendingBytes = 0;
+    const stream = this.stream;
+    if (stream.destroyed || stream.closed) return;
+    try {
+      stream.write(frames.length === 1 ? frames[0] : Buffer.concat(frames, bytes));
+    } catch {
+      // reset meanwhile
+    }
   };
 
   constructor(
@@ -481,28 +496,31 @@ class Call implements DuplexStream<never, object> {
     const frame = encodeFrame(this.route.res, msg);
     try {
       if (!stream.headersSent) this.sendHeaders();
-      if (!this.corked) {
-        this.corked = true;
-        stream.cork();
-        process.nextTick(this.uncork);
-      }
-      stream.write(frame);
     } catch {
       return false; // reset between the check and the write
     }
-    return stream.writableLength < STREAM_BUFFER_LIMIT;
+    this.pending.push(frame);
+    this.pendingBytes += frame.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flush);
+    }
+    return stream.writableLength + this.pendingBytes < STREAM_BUFFER_LIMIT;
   }
 
   onDrain(cb: () => void): void {
     const stream = this.stream;
     // A call that is over never drains: its close handling ends the writer.
     if (this.ended || stream.destroyed || stream.closed) return;
-    if (stream.writableNeedDrain) stream.once('drain', cb);
+    // Frames of this tick are not in the stream yet: look again once they are.
+    if (this.pendingBytes > 0) process.nextTick(() => this.onDrain(cb));
+    else if (stream.writableNeedDrain) stream.once('drain', cb);
     else process.nextTick(cb);
   }
 
   end(err?: unknown): void {
     if (this.ended) return;
+    this.flush(); // messages of this tick go before the end
     this.ended = true;
     const stream = this.stream;
     if (!stream.destroyed) {
