@@ -1,7 +1,8 @@
 /**
- * Group commit: every write transaction's backend ops join the next LevelDB batch, and one
- * synced batch makes a whole group durable. While a batch is being written (fsync), new
- * transactions queue for the following one, so concurrent writers share fsyncs.
+ * Group commit: every write transaction's backend ops join the next backend batch, and one
+ * durable batch (one synced journal record, see storage/journal.ts) makes a whole group
+ * durable. While a batch is being written (fsync), new transactions queue for the following
+ * one, so concurrent writers share fsyncs.
  *
  * Revisions become visible (committedRev advances, watchers are told) only when their batch is
  * on disk, so no read or response can show a write that a crash could lose.
