@@ -104,7 +104,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     opened = backend;
     const { replayed } = await backend.open();
     if (replayed > 0)
-      log.info({ records: replayed }, 'replayed journal records LevelDB had not made durable');
+      log.info(
+        { records: replayed },
+        'replayed the journal records written since its last checkpoint',
+      );
     if (cfg.unsafeNoFsync)
       log.warn({}, '--unsafe-no-fsync is set: acknowledged writes can be lost on a power loss');
     const storeLog = log.child({ module: 'mvcc' });

@@ -69,7 +69,7 @@ export interface WriteOptions {
 
 /** What open() found. */
 export interface OpenReport {
-  /** Journal records replayed into LevelDB (batches it had not made durable). */
+  /** Journal records replayed into LevelDB: those written since the last checkpoint. */
   replayed: number;
 }
 
@@ -81,6 +81,8 @@ interface Queued {
   end: JournalPos;
   /** A mark: sync LevelDB's log with the batch that carries the entries before it. */
   sync?: boolean;
+  /** A checkpoint mark: record `end` as where start-up replays from. */
+  checkpoint?: boolean;
   done?: { resolve: () => void; reject: (err: Error) => void };
 }
 
@@ -192,7 +194,7 @@ export class Backend {
     return this.opts.journalDir ?? path.join(path.dirname(this.opts.dir), 'journal');
   }
 
-  /** Opens LevelDB, then replays the journal records it may have lost. */
+  /** Opens LevelDB, then replays the journal records written since the last checkpoint. */
   async open(): Promise<OpenReport> {
     await this.db.open();
     if (this.opts.inMemory) return { replayed: 0 };
@@ -203,7 +205,8 @@ export class Backend {
     });
     let replayed = 0;
     try {
-      let last = decodePos(await this.db.get(META.journal)) ?? { file: 0, offset: 0, seq: 0 };
+      let last = decodePos(await this.db.get(META.journalCheckpoint)) ??
+        decodePos(await this.db.get(META.journal)) ?? { file: 0, offset: 0, seq: 0 };
       for (const { payload, end } of journal.replay(last)) {
         const ops = decodeOps(payload);
         ops.push({ type: 'put', key: META.journal, value: encodePos(end) });
@@ -212,12 +215,16 @@ export class Backend {
         replayed++;
       }
       // Everything replayed becomes durable in LevelDB before the journal moves on.
-      const start = journal.begin(last);
-      await this.db.batch([{ type: 'put', key: META.journal, value: encodePos(start) }], {
-        sync: true,
-      });
+      const start = encodePos(journal.begin(last));
+      await this.db.batch(
+        [
+          { type: 'put', key: META.journal, value: start },
+          { type: 'put', key: META.journalCheckpoint, value: start },
+        ],
+        { sync: true },
+      );
       await syncLevelLogs(this.opts.dir);
-      this.lastApplied = start;
+      this.lastApplied = decodePos(start)!;
     } catch (err) {
       journal.close();
       throw err;
@@ -307,7 +314,7 @@ export class Backend {
   }
 
   /** Resolves once everything queued before the call is applied (and, with sync, synced). */
-  private mark(sync: boolean): Promise<void> {
+  private mark(sync: boolean, checkpoint = false): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => {
       this.queue.push({
@@ -315,6 +322,7 @@ export class Backend {
         keys: null,
         end: this.lastApplied,
         sync,
+        checkpoint,
         done: { resolve, reject },
       });
       this.schedulePump();
@@ -333,7 +341,8 @@ export class Backend {
   /**
    * Hands queued batches to LevelDB, one LevelDB batch per round: everything up to and
    * including the first mark, newest op per key, plus where the journal stands. A round
-   * with a sync mark is written synced.
+   * with a sync mark is written synced; a checkpoint mark also records where start-up replays
+   * from.
    */
   private async pump(): Promise<void> {
     this.pumping = true;
@@ -345,7 +354,9 @@ export class Backend {
         }
         const round = this.queue.splice(0, n);
         const last = round[round.length - 1]!;
-        const batch: BatchOp[] = [{ type: 'put', key: META.journal, value: encodePos(last.end) }];
+        const at = encodePos(last.end);
+        const batch: BatchOp[] = [{ type: 'put', key: META.journal, value: at }];
+        if (last.checkpoint) batch.push({ type: 'put', key: META.journalCheckpoint, value: at });
         const seen = new Set<string>();
         for (let i = round.length - 1; i >= 0; i--) {
           const { ops, keys } = round[i]!;
@@ -405,7 +416,7 @@ export class Backend {
 
   /** Makes every batch handed to LevelDB so far durable there (the journal's checkpoint). */
   private async checkpoint(): Promise<void> {
-    await this.mark(this.opts.fsync);
+    await this.mark(this.opts.fsync, true);
     if (this.opts.fsync) await syncLevelLogs(this.opts.dir);
   }
 

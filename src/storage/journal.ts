@@ -9,8 +9,10 @@
  * same batch goes to LevelDB unsynced. A checkpoint (one synced LevelDB write, plus an fsync of
  * every LevelDB log file) makes LevelDB itself durable, after which a journal file may be reused.
  *
- * Each LevelDB batch also records where its journal record ends (see Backend), so at start-up
- * the records after that point are exactly the ones LevelDB may have lost; they are replayed.
+ * Each checkpoint records in LevelDB where the journal stood (see Backend). Start-up replays
+ * every record after that point, in order: between checkpoints LevelDB is not synced, so after
+ * a power cut it may hold any subset of those batches, and re-applying, in order, batches it
+ * already holds leaves the same state as applying them once.
  *
  * On disk, a record is a 16-byte header and the payload:
  *   u32 payload length | u32 crc32 of (seq, payload) | u64 seq | payload

@@ -24,8 +24,10 @@ export const META = {
   clusterId: metaKey('clusterId'),
   memberId: metaKey('memberId'),
   term: metaKey('term'),
-  /** Where the journal record of the newest batch ends (see storage/journal.ts). */
+  /** Where the journal record of the newest batch LevelDB applied ends (storage/journal.ts). */
   journal: metaKey('journal'),
+  /** Where the journal stood at the newest checkpoint: start-up replays from there. */
+  journalCheckpoint: metaKey('journalCheckpoint'),
 } as const;
 
 export const LEASE_START = Buffer.from([BUCKET_LEASE]);
