@@ -38,6 +38,19 @@ async function value(b: Backend, k: string): Promise<string | undefined> {
   return (await b.get(Buffer.from(k)))?.toString();
 }
 
+/** Opens the backend in `root`, checks the replay count and the values, and closes it. */
+async function expectOpen(
+  root: string,
+  replayed: number,
+  values: Record<string, string | undefined>,
+  opts: { fsync?: boolean } = {},
+): Promise<void> {
+  const b = backend(root, opts);
+  assert.deepEqual(await b.open(), { replayed });
+  for (const [k, v] of Object.entries(values)) assert.equal(await value(b, k), v, k);
+  await b.close();
+}
+
 function copyDir(from: string, to: string): void {
   fs.rmSync(to, { recursive: true, force: true });
   fs.cpSync(from, to, { recursive: true });
@@ -124,7 +137,7 @@ test('start-up replays the journal records LevelDB lost', async () => {
     [put('d', '1')],
   ];
   await crashAfter(root, before, lost);
-  let b = backend(root);
+  const b = backend(root);
   assert.deepEqual(await b.open(), { replayed: 3 });
   assert.equal(await value(b, 'a'), '2');
   assert.equal(await value(b, 'b'), undefined);
@@ -133,11 +146,7 @@ test('start-up replays the journal records LevelDB lost', async () => {
   // The journal carries on after the replay, and the next start finds nothing to redo.
   await b.write([put('e', '1')]);
   await b.close();
-  b = backend(root);
-  assert.deepEqual(await b.open(), { replayed: 0 });
-  assert.equal(await value(b, 'e'), '1');
-  assert.equal(await value(b, 'a'), '2');
-  await b.close();
+  await expectOpen(root, 0, { e: '1', a: '2' });
 });
 
 test('replay starts at the last checkpoint, whatever newer position LevelDB kept', async () => {
@@ -151,11 +160,7 @@ test('replay starts at the last checkpoint, whatever newer position LevelDB kept
   });
   await db.put(META.journal, encodePos({ file: 1, offset: 1 << 20, seq: 1000 }));
   await db.close();
-  const b = backend(root);
-  assert.deepEqual(await b.open(), { replayed: 3 });
-  assert.equal(await value(b, 'a'), '2');
-  assert.equal(await value(b, 'c'), '2');
-  await b.close();
+  await expectOpen(root, 3, { a: '2', b: '2', c: '2' });
 });
 
 test('a torn last record ends the replay; the records before it are kept', async () => {
@@ -176,21 +181,13 @@ test('a torn last record ends the replay; the records before it are kept', async
     hits++;
   }
   assert.equal(hits, 1);
-  const b = backend(root);
-  assert.deepEqual(await b.open(), { replayed: 1 });
-  assert.equal(await value(b, 'a'), '2');
-  assert.equal(await value(b, 'z'), undefined);
-  await b.close();
+  await expectOpen(root, 1, { a: '2', z: undefined });
 });
 
 test('with fsync off the journal is still written, so a process crash loses nothing', async () => {
   const root = await tmp();
   await crashAfter(root, [[put('a', '1')]], [[put('a', '2')], [put('b', '2')]], { fsync: false });
-  const b = backend(root, { fsync: false });
-  assert.deepEqual(await b.open(), { replayed: 2 });
-  assert.equal(await value(b, 'a'), '2');
-  assert.equal(await value(b, 'b'), '2');
-  await b.close();
+  await expectOpen(root, 2, { a: '2', b: '2' }, { fsync: false });
 });
 
 test('reads see a write before LevelDB has applied it', async () => {
