@@ -24,6 +24,17 @@ export interface IdleGcOptions {
 
 const DEFAULTS: IdleGcOptions = { checkMs: 250, idleBelow: 0.02, slackBytes: 32 << 20 };
 
+/**
+ * Makes V8 let the old space grow by half of what survived the last full GC before it collects
+ * again, instead of its own dynamic factor (up to 4x). Measured on a 300k-key fill (etcdbench,
+ * 100 clients): RSS at the end 258-275 MB instead of 371-374 (etcd: 247-264), fill rate within
+ * noise; put at 100 clients as fast or faster in 4 alternating rounds. 25% cost a fifth of the
+ * fill rate. CLI only, like the idle collector.
+ */
+export function limitHeapGrowth(percent = 50): void {
+  v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
+}
+
 /** Starts the checks; returns a function that stops them. */
 export function startIdleGc(opts: Partial<IdleGcOptions> = {}): () => void {
   const o = { ...DEFAULTS, ...opts };
