@@ -9,6 +9,7 @@
  */
 import type { Backend, BatchOp } from '../storage/backend.js';
 import { META, u64 } from '../storage/schema.js';
+import { asError } from '../util/errors.js';
 import { encodeSegment, segmentKey, type SegEntry } from './segment.js';
 
 /** Batches up to this many transactions have their journal synced inline (WriteOptions). */
@@ -127,7 +128,7 @@ export class Committer<T> {
         }
       },
       (err: unknown) => {
-        const e = err instanceof Error ? err : new Error(String(err));
+        const e = asError(err);
         this.failed = e;
         this.inflight = null;
         b.reject(e);

@@ -20,6 +20,7 @@ import {
   syncLevelLogs,
   type JournalPos,
 } from './journal.js';
+import { asError } from '../util/errors.js';
 import { META } from './schema.js';
 
 export interface BatchOp {
@@ -47,8 +48,6 @@ export interface BackendOptions {
   inMemory: boolean;
   /** When false, journal records are not fsynced (etcd's --unsafe-no-fsync). */
   fsync: boolean;
-  /** The journal's directory (default: `journal` beside `dir`). */
-  journalDir?: string;
   /** Size of each preallocated journal file (default 64 MiB, as etcd's WAL segments). */
   journalFileBytes?: number;
   /**
@@ -94,8 +93,6 @@ interface Waiting {
   resolve: () => void;
   reject: (err: Error) => void;
 }
-
-const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 /** Serializes ops into a journal record, leaving RECORD_HEADER bytes in front for the header. */
 export function encodeOps(ops: BatchOp[]): Buffer {
@@ -190,16 +187,12 @@ export class Backend {
     return this.opts.inMemory;
   }
 
-  private get journalDir(): string {
-    return this.opts.journalDir ?? path.join(path.dirname(this.opts.dir), 'journal');
-  }
-
   /** Opens LevelDB, then replays the journal records written since the last checkpoint. */
   async open(): Promise<OpenReport> {
     await this.db.open();
     if (this.opts.inMemory) return { replayed: 0 };
-    const journal = Journal.open({
-      dir: this.journalDir,
+    const journal = await Journal.open({
+      dir: path.join(path.dirname(this.opts.dir), 'journal'),
       fileBytes: this.opts.journalFileBytes ?? 64 * 1024 * 1024,
       checkpoint: () => this.checkpoint(),
     });
@@ -215,7 +208,7 @@ export class Backend {
         replayed++;
       }
       // Everything replayed becomes durable in LevelDB before the journal moves on.
-      const start = encodePos(journal.begin(last));
+      const start = encodePos(await journal.begin(last));
       await this.db.batch(
         [
           { type: 'put', key: META.journal, value: start },
@@ -437,6 +430,18 @@ export class Backend {
     const it = this.db.iterator({ gte, lt });
     const pending = this.pendingIn(gte, lt);
     let p = 0;
+    /** Moves the pending ops with keys below `bound` (up to it with `inclusive`) into `out`. */
+    const takePending = (
+      out: [Buffer, Buffer][],
+      bound: Buffer | null,
+      inclusive = false,
+    ): void => {
+      for (; p < pending.length; p++) {
+        const op = pending[p]!;
+        if (bound && Buffer.compare(op.key, bound) >= (inclusive ? 1 : 0)) return;
+        if (op.value) out.push([op.key, op.value]); // a delete hides the key
+      }
+    };
     let next: Promise<[Buffer, Buffer][]> | null = null;
     try {
       for (;;) {
@@ -449,33 +454,20 @@ export class Backend {
         }
         if (p < pending.length) {
           const merged: [Buffer, Buffer][] = [];
-          const last = entries[entries.length - 1]![0];
           for (const e of entries) {
-            for (; p < pending.length && Buffer.compare(pending[p]!.key, e[0]) < 0; p++) {
-              const op = pending[p]!;
-              if (op.value) merged.push([op.key, op.value]);
-            }
-            if (p < pending.length && pending[p]!.key.equals(e[0])) {
-              const op = pending[p++]!;
-              if (op.value) merged.push([op.key, op.value]);
-            } else {
-              merged.push(e);
-            }
+            takePending(merged, e[0]);
+            // A pending op on the same key replaces what LevelDB holds.
+            if (p < pending.length && pending[p]!.key.equals(e[0])) takePending(merged, e[0], true);
+            else merged.push(e);
           }
-          for (; p < pending.length && Buffer.compare(pending[p]!.key, last) <= 0; p++) {
-            const op = pending[p]!;
-            if (op.value) merged.push([op.key, op.value]);
-          }
+          takePending(merged, entries[entries.length - 1]![0], true);
           entries = merged;
           if (entries.length === 0) continue;
         }
         yield entries;
       }
       const rest: [Buffer, Buffer][] = [];
-      for (; p < pending.length; p++) {
-        const op = pending[p]!;
-        if (op.value) rest.push([op.key, op.value]);
-      }
+      takePending(rest, null);
       for (let i = 0; i < rest.length; i += chunk) yield rest.slice(i, i + chunk);
     } finally {
       if (next) await next.catch(() => undefined);

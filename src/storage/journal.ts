@@ -23,6 +23,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
+import { asError } from '../util/errors.js';
 
 export const RECORD_HEADER = 16;
 
@@ -93,14 +94,11 @@ export class Journal {
   }
 
   /** Opens the journal in `dir`, creating file 0 if there is none. */
-  static open(opts: JournalOptions): Journal {
+  static async open(opts: JournalOptions): Promise<Journal> {
     fs.mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
     const j = new Journal(opts, !fs.existsSync(path.join(opts.dir, '0.journal')));
-    for (const i of [0, 1]) {
-      const name = j.fileName(i);
-      if (i === 0 && j.fresh) createZeroFile(name, opts.fileBytes);
-      if (fs.existsSync(name)) j.openFile(i);
-    }
+    if (j.fresh) await createZeroFile(j.fileName(0), opts.fileBytes);
+    for (const i of [0, 1]) if (fs.existsSync(j.fileName(i))) j.openFile(i);
     return j;
   }
 
@@ -150,42 +148,23 @@ export class Journal {
    * hold `last`, so nothing after `last` in its file (a torn record, stale records) is ever read
    * as part of the new chain.
    */
-  begin(last: JournalPos): JournalPos {
+  async begin(last: JournalPos): Promise<JournalPos> {
     this.seq = last.seq;
     this.offset = 0;
-    if (this.fresh) {
-      this.file = 0;
-    } else {
-      this.file = 1 - last.file;
-      if (this.fds[this.file] == null) {
-        createZeroFile(this.fileName(this.file), this.opts.fileBytes);
-        this.openFile(this.file);
-      }
-    }
+    this.file = this.fresh ? 0 : 1 - last.file;
+    if (this.fds[this.file] == null) await this.create(this.file);
     const other = 1 - this.file;
     this.free[other] = this.fds[other] != null;
     this.free[this.file] = false;
-    if (this.fds[other] == null) this.track(this.createInBackground(other));
+    // The other file is needed only when this one fills up: make it meanwhile.
+    if (this.fds[other] == null)
+      this.track(this.create(other).then(() => void (this.free[other] = true)));
     return { file: this.file, offset: 0, seq: this.seq };
   }
 
-  private async createInBackground(i: number): Promise<void> {
-    const name = this.fileName(i);
-    const tmp = `${name}.tmp`;
-    const fh = await fs.promises.open(tmp, 'w');
-    try {
-      const zeros = Buffer.alloc(1 << 20);
-      for (let off = 0; off < this.opts.fileBytes; off += zeros.length) {
-        await fh.write(zeros, 0, Math.min(zeros.length, this.opts.fileBytes - off), off);
-      }
-      await fh.datasync();
-    } finally {
-      await fh.close();
-    }
-    await fs.promises.rename(tmp, name);
-    await syncDir(this.opts.dir);
+  private async create(i: number): Promise<void> {
+    await createZeroFile(this.fileName(i), this.opts.fileBytes);
     this.openFile(i);
-    this.free[i] = true;
   }
 
   private track(p: Promise<void>): void {
@@ -194,7 +173,7 @@ export class Journal {
         if (this.pendingFree === tracked) this.pendingFree = null;
       },
       (err: unknown) => {
-        this.failed ??= err instanceof Error ? err : new Error(String(err));
+        this.failed ??= asError(err);
         if (this.pendingFree === tracked) this.pendingFree = null;
         throw this.failed;
       },
@@ -268,7 +247,7 @@ export class Journal {
     try {
       for (const fd of this.dirty) fs.fdatasyncSync(fd);
     } catch (err) {
-      this.failed ??= err instanceof Error ? err : new Error(String(err));
+      this.failed ??= asError(err);
       throw this.failed;
     }
     this.dirty.clear();
@@ -280,7 +259,7 @@ export class Journal {
     this.dirty.clear();
     const p = Promise.all(fds.map(fdatasync)).then(noop, (err: unknown) => {
       // A failed fsync may have dropped the dirty pages: never retry, never go on.
-      this.failed ??= err instanceof Error ? err : new Error(String(err));
+      this.failed ??= asError(err);
       throw this.failed;
     });
     this.syncing = p;
@@ -312,33 +291,25 @@ export class Journal {
 }
 
 /** Creates `name` holding `bytes` zeros, durably (written to a temporary name, then renamed). */
-function createZeroFile(name: string, bytes: number): void {
+async function createZeroFile(name: string, bytes: number): Promise<void> {
   const tmp = `${name}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
+  const fh = await fs.promises.open(tmp, 'w');
   try {
     const zeros = Buffer.alloc(1 << 20);
     for (let off = 0; off < bytes; off += zeros.length) {
-      fs.writeSync(fd, zeros, 0, Math.min(zeros.length, bytes - off), off);
+      await fh.write(zeros, 0, Math.min(zeros.length, bytes - off), off);
     }
-    fs.fdatasyncSync(fd);
+    await fh.datasync();
   } finally {
-    fs.closeSync(fd);
+    await fh.close();
   }
-  fs.renameSync(tmp, name);
-  syncDirSync(path.dirname(name));
+  await fs.promises.rename(tmp, name);
+  await fsyncPath(path.dirname(name));
 }
 
-function syncDirSync(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await fs.promises.open(dir, 'r');
+/** fsyncs a file or directory by name. */
+async function fsyncPath(name: string): Promise<void> {
+  const fh = await fs.promises.open(name, 'r');
   try {
     await fh.sync();
   } finally {
@@ -354,19 +325,10 @@ async function syncDir(dir: string): Promise<void> {
 export async function syncLevelLogs(dir: string): Promise<void> {
   const names = (await fs.promises.readdir(dir)).filter((n) => n.endsWith('.log'));
   await Promise.all(
-    names.map(async (n) => {
-      let fh: fs.promises.FileHandle;
-      try {
-        fh = await fs.promises.open(path.join(dir, n), 'r');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // flushed and deleted
-        throw err;
-      }
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-    }),
+    names.map((n) =>
+      fsyncPath(path.join(dir, n)).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // ENOENT: flushed, deleted
+      }),
+    ),
   );
 }
