@@ -17,53 +17,28 @@
  */
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
-import type protobuf from 'protobufjs';
 import { Code, RpcError } from '../errors.js';
-import { serviceType } from './codec.js';
 import { toStatus } from './errors.js';
 import { encodeFrame, encodeGrpcMessage, FrameReader } from './grpc-frame.js';
 import {
-  runUnary,
-  type CallContext,
-  type DuplexHandler,
-  type DuplexStream,
-  type ServerStreamHandler,
-  type ServiceHandlers,
-  type UnaryHandler,
-} from './rpc.js';
+  contextOf,
+  CUT_MESSAGE,
+  decodeRequest,
+  GRPC,
+  NO_MESSAGE,
+  Routes,
+  SESSION_WINDOW,
+  STREAM_BUFFER_LIMIT,
+  STREAM_WINDOW,
+  TIMEOUT_RE,
+  type Route,
+} from './grpc-routes.js';
+import { runUnary, type DuplexStream, type ServiceHandlers, type UnaryHandler } from './rpc.js';
 import type { Transport, TransportLogger, TransportOptions } from './transport.js';
 
-interface Route {
-  path: string;
-  req: protobuf.Type;
-  res: protobuf.Type;
-  unary: UnaryHandler | null;
-  serverStream: ServerStreamHandler | null;
-  duplex: DuplexHandler | null;
-  /** Set when the service has no handler for the method. */
-  unimplemented: string | null;
-}
-
-const GRPC = 'application/grpc';
 const RESPONSE_HEADERS = { ':status': 200, 'content-type': GRPC };
 /** grpc-go sends an empty grpc-message with every OK status; so do we. */
 const OK_TRAILERS = { 'grpc-status': '0', 'grpc-message': '' };
-/** grpc-go's texts for a request stream that ends before (or inside) the request message. */
-const NO_MESSAGE = 'EOF';
-const CUT_MESSAGE = 'unexpected EOF';
-/**
- * A well-formed grpc-timeout (up to 8 digits and a unit). Deadlines themselves are left to
- * clients, which cancel with RST_STREAM when theirs passes.
- */
-const TIMEOUT_RE = /^\d{1,8}[HMSmun]$/;
-/**
- * Bytes a response stream may hold unsent (flow control, slow socket) before write() reports
- * backpressure; the watch layer then parks the stream's watchers (they catch up from history).
- */
-const STREAM_BUFFER_LIMIT = 256 * 1024;
-/** Receive windows: large enough that 100 concurrent puts or a 1.5 MiB request never stall. */
-const STREAM_WINDOW = 1 << 20;
-const SESSION_WINDOW = 16 << 20;
 /** Per-session memory cap in megabytes (Node's unit for maxSessionMemory). */
 const SESSION_MEMORY_MB = 1024;
 
@@ -102,22 +77,11 @@ function trailersOnly(
   }
 }
 
-function contextOf(headers: http2.IncomingHttpHeaders, requestBytes: number): CallContext {
-  return {
-    meta(key: string): string | undefined {
-      const v = headers[key];
-      return Array.isArray(v) ? v[0] : v;
-    },
-    requestBytes,
-  };
-}
-
 export class H2Transport implements Transport {
   private readonly opts: TransportOptions;
   private readonly log: TransportLogger;
   private readonly server: http2.Http2Server;
-  private readonly routes = new Map<string, Route>();
-  private readonly services = new Set<string>();
+  private readonly routes = new Routes();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private closing = false;
 
@@ -144,21 +108,7 @@ export class H2Transport implements Transport {
   }
 
   addService(fullName: string, handlers: ServiceHandlers): void {
-    const svc = serviceType(fullName);
-    this.services.add(fullName);
-    for (const m of svc.methodsArray) {
-      const path = `/${fullName}/${m.name}`;
-      const h = handlers[m.name];
-      this.routes.set(path, {
-        path,
-        req: m.resolvedRequestType!,
-        res: m.resolvedResponseType!,
-        unary: h?.kind === 'unary' ? h.fn : null,
-        serverStream: h?.kind === 'serverStream' ? h.fn : null,
-        duplex: h?.kind === 'duplex' ? h.fn : null,
-        unimplemented: h ? null : `etcd-ts: ${path.slice(1)} is not implemented yet`,
-      });
-    }
+    this.routes.add(fullName, handlers);
   }
 
   serveConnection(conn: Duplex): void {
@@ -232,7 +182,8 @@ export class H2Transport implements Transport {
     stream.on('error', noop);
     const path = headers[':path'] ?? '';
     const route = this.routes.get(path);
-    if (route === undefined) return trailersOnly(stream, Code.UNIMPLEMENTED, this.unknown(path));
+    if (route === undefined)
+      return trailersOnly(stream, Code.UNIMPLEMENTED, this.routes.unknown(path));
     const ct = headers['content-type'];
     if (headers[':method'] !== 'POST' || ct === undefined || !ct.startsWith('application/grpc')) {
       stream.respond({ ':status': 415 }, { endStream: true });
@@ -257,14 +208,6 @@ export class H2Transport implements Transport {
       return trailersOnly(stream, Code.UNIMPLEMENTED, route.unimplemented, ct);
     if (route.unary !== null) this.unary(stream, headers, route, route.unary, ct);
     else new Call(this, stream, headers, route, ct).start();
-  }
-
-  /** grpc-go's texts for a path no registered method has. */
-  private unknown(path: string): string {
-    const slash = path.lastIndexOf('/');
-    const service = path.slice(1, slash > 0 ? slash : undefined);
-    if (slash <= 0 || !this.services.has(service)) return `unknown service ${service}`;
-    return `unknown method ${path.slice(slash + 1)} for service ${service}`;
   }
 
   private unary(
@@ -348,23 +291,6 @@ export class H2Transport implements Transport {
     const s = toStatus(err);
     if (s.unexpected) this.log.error({ err, method: path }, 'request failed unexpectedly');
     return s;
-  }
-}
-
-/**
- * Go's text for a request protobufjs cannot decode: a message cut short reads as Go's
- * io.ErrUnexpectedEOF ("unexpected EOF"); other errors keep protobufjs's wording.
- */
-function unmarshalText(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.startsWith('index out of range') ? 'unexpected EOF' : text;
-}
-
-function decodeRequest(type: protobuf.Type, msg: Buffer): object {
-  try {
-    return type.decode(msg);
-  } catch (err) {
-    throw new RpcError(Code.INTERNAL, `grpc: error unmarshalling request: ${unmarshalText(err)}`);
   }
 }
 
