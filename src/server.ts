@@ -7,6 +7,7 @@ import path from 'node:path';
 import { clusterService } from './api/cluster.js';
 import { listenClients, type ClientListeners } from './api/front.js';
 import { H2Transport } from './api/h2-transport.js';
+import { WireTransport } from './api/wire-transport.js';
 import type { Transport } from './api/transport.js';
 import { HeaderFactory } from './api/header.js';
 import { healthService } from './api/health.js';
@@ -157,7 +158,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     const server: Transport =
       cfg.grpcTransport === 'grpc-js'
         ? new (await import('./api/grpc-server.js')).GrpcJsTransport(transportOptions)
-        : new H2Transport(transportOptions);
+        : cfg.grpcTransport === 'h2'
+          ? new H2Transport(transportOptions)
+          : new WireTransport(transportOptions);
     server.addService(
       'etcdserverpb.KV',
       kvService({ kv, header, maxRequestBytes: cfg.maxRequestBytes, guard }),

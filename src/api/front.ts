@@ -9,6 +9,8 @@
  *
  * Per connection:
  *  - Not the HTTP/2 client preface → the `http1` hook (default: 404), first bytes put back.
+ *  - A transport that frames HTTP/2 itself (`ownsHttp2`: the default `wire` transport) takes the
+ *    connection right after the preface; everything below is for node:http2 (`h2`).
  *  - HTTP/2: frames are read up to the first complete request header block and its `:authority`
  *    is checked. Valid (the common case) → the bytes are put back and the raw socket is injected:
  *    after the sniff nghttp2 reads the socket natively, the front costs nothing more. Invalid →
@@ -234,6 +236,7 @@ export async function listenClients(
           const k = Math.min(buf.length, CLIENT_PREFACE.length);
           if (buf.compare(CLIENT_PREFACE, 0, k, 0, k) !== 0) return toHttp1();
           if (k < CLIENT_PREFACE.length) return;
+          if (transport.ownsHttp2) return direct(buf);
           h2 = new FirstRequestSniffer(buf);
           replies = h2.push();
         }

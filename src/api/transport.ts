@@ -1,7 +1,8 @@
 /**
- * What the client front (front.ts) and the composition root need from a gRPC transport. Two
- * implement it: h2-transport.ts (our own gRPC layer on node:http2, the default) and
- * grpc-server.ts (@grpc/grpc-js, kept as a fallback and as an oracle in tests).
+ * What the client front (front.ts) and the composition root need from a gRPC transport. Three
+ * implement it: wire-transport.ts (our gRPC layer on our own HTTP/2 framing, the default),
+ * h2-transport.ts (the same gRPC layer on node:http2) and grpc-server.ts (@grpc/grpc-js, kept as
+ * a fallback and as an oracle in tests).
  */
 import type { Duplex } from 'node:stream';
 import type { ServiceHandlers } from './rpc.js';
@@ -28,6 +29,11 @@ export interface TransportOptions {
 }
 
 export interface Transport {
+  /**
+   * The transport parses HTTP/2 itself and takes any `:authority`: the front hands it each
+   * connection as soon as the client preface is seen, without sniffing the first request.
+   */
+  readonly ownsHttp2?: boolean;
   /** Serves `fullName` (e.g. "etcdserverpb.KV"); methods without a handler answer UNIMPLEMENTED. */
   addService(fullName: string, handlers: ServiceHandlers): void;
   /** Serves one client connection: a socket whose first bytes are the HTTP/2 client preface. */
@@ -36,4 +42,4 @@ export interface Transport {
   shutdown(graceMs: number): Promise<void>;
 }
 
-export type TransportKind = 'h2' | 'grpc-js';
+export type TransportKind = 'wire' | 'h2' | 'grpc-js';

@@ -2,7 +2,10 @@
 // etcdctl 3.4 with `--endpoints http://127.0.0.1:P` (grpc-go sends the whole URL as
 // :authority, which Node's HTTP/2 server alone resets with PROTOCOL_ERROR), `--cluster`
 // commands (they dial the advertised http:// URLs), a unix socket listener, python-etcd3, and
-// HTTP/1.1 curl. The debug log tells which path each connection took.
+// HTTP/1.1 curl. The debug log tells which path each connection took. The server runs the
+// node:http2 transport (--grpc-transport h2): the default transport frames HTTP/2 itself, takes
+// any :authority and so never needs the rewriting path (etcdctl.test.ts covers URL endpoints and
+// --cluster against it).
 //
 // Run: npx tsc -p . && node --test dist/test/e2e/front-etcdctl.test.js
 
@@ -65,6 +68,8 @@ before(async () => {
         url,
         '--log-level',
         'debug',
+        '--grpc-transport',
+        'h2',
       ],
       env: envWithout('ETCD_', 'ETCDCTL_'),
       cwd: tmp.path,

@@ -1,7 +1,7 @@
-// The node:http2 gRPC transport at the HTTP/2 level, side by side with the real etcd: the same
-// raw requests (unknown services and methods, compressed, oversized, truncated and malformed
-// messages, content-type variants, split DATA frames, malformed grpc-timeout) must get the same
-// :status, content-type, grpc-status and grpc-message from both. Also: several watch requests in
+// Our two gRPC transports (own HTTP/2 framing, and node:http2) at the HTTP/2 level, each side by
+// side with the real etcd: the same raw requests (unknown services and methods, compressed,
+// oversized, truncated and malformed messages, content-type variants, split DATA frames,
+// malformed grpc-timeout) must get the same :status, content-type, grpc-status and grpc-message. Also: several watch requests in
 // one DATA frame, a client reset mid-stream, and the grpc-js fallback transport still serving.
 //
 // Run: npx tsc -p . && node --test dist/test/integration/h2-transport.test.js
@@ -159,124 +159,125 @@ function comparable(o: Outcome) {
   };
 }
 
-describe('node:http2 transport against the real etcd', { skip: skipReason }, () => {
-  let real: ServerHandle;
-  let ours: ServerHandle;
+for (const transport of ['wire', 'h2'] as const)
+  describe(`${transport} transport against the real etcd`, { skip: skipReason }, () => {
+    let real: ServerHandle;
+    let ours: ServerHandle;
 
-  before(async () => {
-    [real, ours] = await Promise.all([
-      startRealEtcd({ name: 'h2-transport' }),
-      startInProcess({ logLevel: 'silent' }),
-    ]);
-  });
-  after(async () => {
-    await Promise.all([real?.destroy(), ours?.destroy()]);
-  });
-
-  for (const [name, path, headers, chunks] of CASES) {
-    test(name, async () => {
-      const [r, o] = [
-        await rawCall(real.endpoint, path, headers, chunks),
-        await rawCall(ours.endpoint, path, headers, chunks),
-      ];
-      assert.deepEqual(comparable(o), comparable(r));
+    before(async () => {
+      [real, ours] = await Promise.all([
+        startRealEtcd({ name: `transport-${transport}` }),
+        startInProcess({ logLevel: 'silent', grpcTransport: transport }),
+      ]);
     });
-  }
-
-  test('a truncated protobuf reads as unexpected EOF, as in Go', async () => {
-    const o = await rawCall(ours.endpoint, '/etcdserverpb.KV/Range', {}, [
-      frame(Buffer.from([0x0a, 0x05, 0x61])),
-    ]);
-    assert.equal(o.grpcStatus, '13');
-    assert.equal(o.grpcMessage, 'grpc: error unmarshalling request: unexpected EOF');
-  });
-
-  test('two watch creates in one DATA frame both get created', async () => {
-    const create = (key: string, id: number) =>
-      frame(
-        encodeReq('etcdserverpb.Watch', 'Watch', {
-          create_request: { key: Buffer.from(key), watch_id: id },
-        }),
-      );
-    const both = Buffer.concat([create('w1', 5), create('w2', 6)]);
-    const run = async (endpoint: string) => {
-      const session = http2.connect(`http://${endpoint}`);
-      try {
-        const stream = session.request({
-          ':method': 'POST',
-          ':path': '/etcdserverpb.Watch/Watch',
-          'content-type': 'application/grpc',
-          te: 'trailers',
-        });
-        stream.on('error', () => undefined);
-        const got: Record<string, unknown>[] = [];
-        let buf = Buffer.alloc(0);
-        const done = new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`only ${got.length} responses`)), 5000);
-          stream.on('data', (d: Buffer) => {
-            buf = Buffer.concat([buf, d]);
-            const frames = splitFrames(buf);
-            let used = 0;
-            for (const f of frames) used += 5 + f.length;
-            buf = buf.subarray(used);
-            for (const f of frames) got.push(decodeRes('etcdserverpb.Watch', 'Watch', f));
-            if (got.length >= 2) {
-              clearTimeout(timer);
-              resolve();
-            }
-          });
-        });
-        stream.write(both);
-        await done;
-        stream.close(http2.constants.NGHTTP2_CANCEL);
-        return got.map((r) => ({ id: String(r['watch_id']), created: r['created'] }));
-      } finally {
-        session.close();
-      }
-    };
-    const want = [
-      { id: '5', created: true },
-      { id: '6', created: true },
-    ];
-    assert.deepEqual(await run(real.endpoint), want);
-    assert.deepEqual(await run(ours.endpoint), want);
-  });
-
-  test('a client reset mid-watch leaves the server serving', async () => {
-    const session = http2.connect(`http://${ours.endpoint}`);
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': '/etcdserverpb.Watch/Watch',
-      'content-type': 'application/grpc',
+    after(async () => {
+      await Promise.all([real?.destroy(), ours?.destroy()]);
     });
-    stream.on('error', () => undefined);
-    stream.write(
-      frame(
-        encodeReq('etcdserverpb.Watch', 'Watch', { create_request: { key: Buffer.from('r') } }),
-      ),
-    );
-    await new Promise((r) => stream.once('data', r));
-    stream.close(http2.constants.NGHTTP2_CANCEL);
-    session.destroy();
-    const c = new EtcdGrpcClient(ours.endpoint);
-    try {
-      const put = await c.call('KV', 'Put', { key: Buffer.from('r'), value: Buffer.from('v') });
-      assert.ok(put.ok, JSON.stringify(put));
-    } finally {
-      c.close();
+
+    for (const [name, path, headers, chunks] of CASES) {
+      test(name, async () => {
+        const [r, o] = [
+          await rawCall(real.endpoint, path, headers, chunks),
+          await rawCall(ours.endpoint, path, headers, chunks),
+        ];
+        assert.deepEqual(comparable(o), comparable(r));
+      });
     }
-  });
 
-  test('a non-gRPC content-type gets HTTP 415', async () => {
-    const o = await rawCall(
-      ours.endpoint,
-      '/etcdserverpb.KV/Range',
-      { 'content-type': 'text/plain' },
-      [rangeA],
-    );
-    assert.equal(o.status, 415);
+    test('a truncated protobuf reads as unexpected EOF, as in Go', async () => {
+      const o = await rawCall(ours.endpoint, '/etcdserverpb.KV/Range', {}, [
+        frame(Buffer.from([0x0a, 0x05, 0x61])),
+      ]);
+      assert.equal(o.grpcStatus, '13');
+      assert.equal(o.grpcMessage, 'grpc: error unmarshalling request: unexpected EOF');
+    });
+
+    test('two watch creates in one DATA frame both get created', async () => {
+      const create = (key: string, id: number) =>
+        frame(
+          encodeReq('etcdserverpb.Watch', 'Watch', {
+            create_request: { key: Buffer.from(key), watch_id: id },
+          }),
+        );
+      const both = Buffer.concat([create('w1', 5), create('w2', 6)]);
+      const run = async (endpoint: string) => {
+        const session = http2.connect(`http://${endpoint}`);
+        try {
+          const stream = session.request({
+            ':method': 'POST',
+            ':path': '/etcdserverpb.Watch/Watch',
+            'content-type': 'application/grpc',
+            te: 'trailers',
+          });
+          stream.on('error', () => undefined);
+          const got: Record<string, unknown>[] = [];
+          let buf = Buffer.alloc(0);
+          const done = new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`only ${got.length} responses`)), 5000);
+            stream.on('data', (d: Buffer) => {
+              buf = Buffer.concat([buf, d]);
+              const frames = splitFrames(buf);
+              let used = 0;
+              for (const f of frames) used += 5 + f.length;
+              buf = buf.subarray(used);
+              for (const f of frames) got.push(decodeRes('etcdserverpb.Watch', 'Watch', f));
+              if (got.length >= 2) {
+                clearTimeout(timer);
+                resolve();
+              }
+            });
+          });
+          stream.write(both);
+          await done;
+          stream.close(http2.constants.NGHTTP2_CANCEL);
+          return got.map((r) => ({ id: String(r['watch_id']), created: r['created'] }));
+        } finally {
+          session.close();
+        }
+      };
+      const want = [
+        { id: '5', created: true },
+        { id: '6', created: true },
+      ];
+      assert.deepEqual(await run(real.endpoint), want);
+      assert.deepEqual(await run(ours.endpoint), want);
+    });
+
+    test('a client reset mid-watch leaves the server serving', async () => {
+      const session = http2.connect(`http://${ours.endpoint}`);
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': '/etcdserverpb.Watch/Watch',
+        'content-type': 'application/grpc',
+      });
+      stream.on('error', () => undefined);
+      stream.write(
+        frame(
+          encodeReq('etcdserverpb.Watch', 'Watch', { create_request: { key: Buffer.from('r') } }),
+        ),
+      );
+      await new Promise((r) => stream.once('data', r));
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      session.destroy();
+      const c = new EtcdGrpcClient(ours.endpoint);
+      try {
+        const put = await c.call('KV', 'Put', { key: Buffer.from('r'), value: Buffer.from('v') });
+        assert.ok(put.ok, JSON.stringify(put));
+      } finally {
+        c.close();
+      }
+    });
+
+    test('a non-gRPC content-type gets HTTP 415', async () => {
+      const o = await rawCall(
+        ours.endpoint,
+        '/etcdserverpb.KV/Range',
+        { 'content-type': 'text/plain' },
+        [rangeA],
+      );
+      assert.equal(o.status, 415);
+    });
   });
-});
 
 describe('the grpc-js fallback transport', { skip: inProcessSkipReason() }, () => {
   test('serves unary calls and watches', async () => {

@@ -106,7 +106,7 @@ describe('defaults', () => {
       compactionBatchLimit: 1000,
       inMemory: false,
       emulatedVersion: '3.5.17',
-      grpcTransport: 'h2',
+      grpcTransport: 'wire',
     });
   });
 
@@ -226,13 +226,14 @@ describe('booleans', () => {
   });
 
   test('our own flag --grpc-transport picks the gRPC server', () => {
-    assert.equal(cfg([]).grpcTransport, 'h2');
+    assert.equal(cfg([]).grpcTransport, 'wire');
+    assert.equal(cfg(['--grpc-transport', 'h2']).grpcTransport, 'h2');
     assert.equal(cfg(['--grpc-transport', 'grpc-js']).grpcTransport, 'grpc-js');
     assert.equal(cfg([], { ETCD_GRPC_TRANSPORT: 'grpc-js' }).grpcTransport, 'grpc-js');
     fails(
       ['--grpc-transport=fast'],
       {},
-      'invalid value "fast" for -grpc-transport: expected h2 or grpc-js',
+      'invalid value "fast" for -grpc-transport: expected wire, h2 or grpc-js',
     );
   });
 });

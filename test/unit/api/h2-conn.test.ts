@@ -1,0 +1,451 @@
+// Our HTTP/2 server connection (src/api/h2-conn.ts) against node:http2's client (an independent
+// HTTP/2 implementation: nghttp2) and against hand-written frames: flow control in both
+// directions, many streams, resets, SETTINGS, PING, CONTINUATION and padding, GOAWAY, the errors
+// that close a connection, and the drain signal streaming calls use for backpressure.
+//
+// Run: npx tsc -p . && node --test dist/test/unit/api/h2-conn.test.js
+
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { H2, H2Connection, type H2ConnOptions, type H2Stream } from '../../../src/api/h2-conn.js';
+import { encodeHeaderBlock } from '../../../src/api/hpack.js';
+
+const RESPONSE = encodeHeaderBlock([
+  { name: ':status', value: '200' },
+  { name: 'content-type', value: 'application/octet-stream' },
+]);
+const TRAILERS = encodeHeaderBlock([{ name: 'x-done', value: 'yes' }]);
+
+type Handler = (s: H2Stream, headers: Record<string, string | undefined>) => void;
+
+/** Echoes the request body, `times` over, after the request ends. */
+const echo =
+  (times = 1): Handler =>
+  (s) => {
+    const parts: Buffer[] = [];
+    s.onData = (d) => parts.push(Buffer.from(d));
+    s.onEnd = () => {
+      const body = Buffer.concat(parts);
+      s.respond(RESPONSE);
+      for (let i = 0; i < times; i++) s.write(body);
+      s.end(TRAILERS);
+    };
+  };
+
+interface Served {
+  port: number;
+  conns: H2Connection[];
+  errors: string[];
+  close(): Promise<void>;
+}
+
+async function serve(handler: Handler, opts: Partial<H2ConnOptions> = {}): Promise<Served> {
+  const conns: H2Connection[] = [];
+  const errors: string[] = [];
+  const server = net.createServer((socket) => {
+    conns.push(
+      new H2Connection(socket, {
+        maxConcurrentStreams: 1000,
+        streamWindow: 1 << 20,
+        connectionWindow: 16 << 20,
+        onStream: handler,
+        onError: (m) => errors.push(m),
+        ...opts,
+      }),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    conns,
+    errors,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const c of conns) c.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** One POST through node's HTTP/2 client; resolves with the response body and trailers. */
+function post(
+  session: http2.ClientHttp2Session,
+  body: Buffer,
+): Promise<{ status: number; body: Buffer; trailers: http2.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = session.request({ ':method': 'POST', ':path': '/echo' });
+    let status = 0;
+    let trailers: http2.IncomingHttpHeaders = {};
+    const parts: Buffer[] = [];
+    req.on('response', (h) => (status = Number(h[':status'])));
+    req.on('trailers', (h) => (trailers = h));
+    req.on('data', (d: Buffer) => parts.push(d));
+    req.on('error', reject);
+    req.on('end', () => resolve({ status, body: Buffer.concat(parts), trailers }));
+    req.end(body);
+  });
+}
+
+function connect(port: number, settings: http2.Settings = {}): Promise<http2.ClientHttp2Session> {
+  return new Promise((resolve, reject) => {
+    const s = http2.connect(`http://127.0.0.1:${port}`, { settings });
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+const pattern = (n: number): Buffer => {
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 7 + (i >> 8)) & 0xff;
+  return b;
+};
+
+describe('h2-conn with node:http2 as the client', { timeout: 20_000 }, () => {
+  test('a response far larger than the client windows arrives whole, in order', async () => {
+    const srv = await serve(echo(8));
+    // 1000-byte stream windows: every few frames the server must wait for WINDOW_UPDATE.
+    const session = await connect(srv.port, { initialWindowSize: 1000 });
+    try {
+      const body = pattern(100_000);
+      const res = await post(session, body);
+      assert.equal(res.status, 200);
+      assert.equal(res.body.length, 800_000);
+      for (let i = 0; i < 8; i++)
+        assert.ok(res.body.subarray(i * 100_000, (i + 1) * 100_000).equals(body));
+      assert.equal(res.trailers['x-done'], 'yes');
+    } finally {
+      session.close();
+      await srv.close();
+    }
+  });
+
+  test('request bodies beyond our receive windows keep flowing (WINDOW_UPDATE)', async () => {
+    // Small windows on our side: without top-ups the client stalls after 100 KB.
+    const srv = await serve(echo(1), { streamWindow: 65535, connectionWindow: 100_000 });
+    const session = await connect(srv.port);
+    try {
+      const body = pattern(3_000_000);
+      const res = await post(session, body);
+      assert.ok(res.body.equals(body));
+    } finally {
+      session.close();
+      await srv.close();
+    }
+  });
+
+  test('300 concurrent streams on one connection each get their own answer', async () => {
+    const srv = await serve(echo(1));
+    const session = await connect(srv.port);
+    try {
+      const all = await Promise.all(
+        Array.from({ length: 300 }, (_, i) => post(session, Buffer.from(`request ${i}`))),
+      );
+      all.forEach((r, i) => assert.equal(r.body.toString(), `request ${i}`));
+      assert.equal(srv.conns[0]!.openStreams, 0);
+    } finally {
+      session.close();
+      await srv.close();
+    }
+  });
+
+  test('a client reset closes the stream on our side; the connection keeps serving', async () => {
+    let closed = 0;
+    const srv = await serve((s, h) => {
+      if (h[':path'] === '/hang') {
+        s.onClose(() => closed++);
+        s.respond(RESPONSE);
+        s.write(Buffer.from('first'));
+        return;
+      }
+      echo(1)(s, h);
+    });
+    const session = await connect(srv.port);
+    try {
+      const req = session.request({ ':method': 'POST', ':path': '/hang' });
+      req.on('error', () => undefined);
+      await new Promise((r) => req.once('data', r));
+      req.close(http2.constants.NGHTTP2_CANCEL);
+      const res = await post(session, Buffer.from('after'));
+      assert.equal(res.body.toString(), 'after');
+      assert.equal(closed, 1);
+    } finally {
+      session.close();
+      await srv.close();
+    }
+  });
+
+  test('goAway lets the open stream finish, refuses nothing already taken, then closes', async () => {
+    let pending: H2Stream | null = null;
+    const srv = await serve((s) => {
+      pending = s;
+      s.onEnd = () => undefined;
+    });
+    const session = await connect(srv.port);
+    try {
+      const res = post(session, Buffer.from('x'));
+      const goaway = new Promise((r) => session.once('goaway', r));
+      while (pending === null) await new Promise((r) => setTimeout(r, 5));
+      srv.conns[0]!.goAway();
+      await goaway;
+      const s = pending as H2Stream;
+      s.respond(RESPONSE);
+      s.write(Buffer.from('late'));
+      s.end(TRAILERS);
+      assert.equal((await res).body.toString(), 'late');
+      await new Promise<void>((r) => srv.conns[0]!.onClose(r));
+    } finally {
+      session.destroy();
+      await srv.close();
+    }
+  });
+
+  test('write backpressure: the drain callback fires once the client reads again', async () => {
+    let stream: H2Stream | null = null;
+    const srv = await serve((s) => {
+      stream = s;
+      s.respond(RESPONSE);
+    });
+    // The client's stream window (16 KB) fills at once; the rest waits in our queue.
+    const session = await connect(srv.port, { initialWindowSize: 16384 });
+    try {
+      const req = session.request({ ':method': 'POST', ':path': '/stream' });
+      req.pause();
+      while (stream === null) await new Promise((r) => setTimeout(r, 5));
+      const s = stream as H2Stream;
+      const chunk = pattern(64 * 1024);
+      for (let i = 0; i < 8; i++) s.write(chunk);
+      assert.ok(s.buffered > 256 * 1024, `buffered ${s.buffered}`);
+      let drained = false;
+      s.whenBelow(256 * 1024, () => (drained = true));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(drained, false, 'drained while the client was not reading');
+      let got = 0;
+      req.on('data', (d: Buffer) => (got += d.length));
+      req.resume();
+      while (!drained) await new Promise((r) => setTimeout(r, 5));
+      s.end(TRAILERS);
+      await new Promise((r) => req.once('end', r));
+      assert.equal(got, 8 * 64 * 1024);
+    } finally {
+      session.close();
+      await srv.close();
+    }
+  });
+});
+
+// ---- hand-written frames --------------------------------------------------------------------
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+function rawFrame(type: number, flags: number, id: number, payload: Buffer = Buffer.alloc(0)) {
+  const b = Buffer.alloc(9 + payload.length);
+  b.writeUIntBE(payload.length, 0, 3);
+  b[3] = type;
+  b[4] = flags;
+  b.writeUInt32BE(id, 5);
+  payload.copy(b, 9);
+  return b;
+}
+
+interface Frame {
+  type: number;
+  flags: number;
+  id: number;
+  payload: Buffer;
+}
+
+/** A raw client: sends bytes, collects the server's frames. */
+class RawClient {
+  frames: Frame[] = [];
+  ended = false;
+  private buf = Buffer.alloc(0);
+  private waiters: (() => void)[] = [];
+  constructor(readonly socket: net.Socket) {
+    socket.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      while (this.buf.length >= 9) {
+        const len = this.buf.readUIntBE(0, 3);
+        if (this.buf.length < 9 + len) break;
+        this.frames.push({
+          type: this.buf[3]!,
+          flags: this.buf[4]!,
+          id: this.buf.readUInt32BE(5),
+          payload: this.buf.subarray(9, 9 + len),
+        });
+        this.buf = this.buf.subarray(9 + len);
+      }
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.ended = true;
+      this.wake();
+    });
+    socket.on('error', () => undefined);
+  }
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+  static async open(port: number): Promise<RawClient> {
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    return new RawClient(socket);
+  }
+  send(...bufs: Buffer[]): void {
+    this.socket.write(Buffer.concat(bufs));
+  }
+  async waitFor(pred: (f: Frame) => boolean, what: string): Promise<Frame> {
+    const deadline = Date.now() + 3000;
+    for (;;) {
+      const f = this.frames.find(pred);
+      if (f) return f;
+      if (this.ended || Date.now() > deadline)
+        throw new Error(`no ${what}; got types ${this.frames.map((x) => x.type).join(',')}`);
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 50);
+      });
+    }
+  }
+  async waitClosed(): Promise<void> {
+    const deadline = Date.now() + 3000;
+    while (!this.ended) {
+      if (Date.now() > deadline) throw new Error('connection not closed');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
+const SETTINGS = rawFrame(4, 0, 0);
+const goAwayCode = (f: Frame): number => f.payload.readUInt32BE(4);
+
+describe('h2-conn with hand-written frames', { timeout: 20_000 }, () => {
+  let srv: Served;
+  const seen: Record<string, string | undefined>[] = [];
+  before(async () => {
+    srv = await serve(
+      (s, h) => {
+        seen.push(h);
+        echo(1)(s, h);
+      },
+      { maxConcurrentStreams: 2 },
+    );
+  });
+  after(() => srv.close());
+
+  test('our SETTINGS come first; the client SETTINGS are acknowledged; PING is answered', async () => {
+    const c = await RawClient.open(srv.port);
+    c.send(PREFACE, SETTINGS, rawFrame(6, 0, 0, Buffer.from('12345678')));
+    await c.waitFor((f) => f.type === 4 && f.flags === 1, 'SETTINGS ACK');
+    assert.equal(c.frames[0]!.type, 4);
+    assert.equal(c.frames[0]!.flags, 0);
+    const pong = await c.waitFor((f) => f.type === 6, 'PING ACK');
+    assert.equal(pong.flags, 1);
+    assert.equal(pong.payload.toString(), '12345678');
+    c.socket.destroy();
+  });
+
+  test('a header block in HEADERS + CONTINUATION, padded and with priority, opens a stream', async () => {
+    const c = await RawClient.open(srv.port);
+    const block = encodeHeaderBlock([
+      { name: ':method', value: 'POST' },
+      { name: ':path', value: '/split' },
+      { name: ':authority', value: 'http://whole.url:2379/' },
+      { name: 'x-meta', value: 'v'.repeat(100) },
+    ]);
+    // HEADERS: PADDED (3 bytes) | PRIORITY, first 10 bytes of the block; the rest in CONTINUATION.
+    const head = Buffer.concat([
+      Buffer.from([3]),
+      Buffer.alloc(5),
+      block.subarray(0, 10),
+      Buffer.alloc(3),
+    ]);
+    c.send(
+      PREFACE,
+      SETTINGS,
+      rawFrame(1, 0x08 | 0x20, 1, head),
+      rawFrame(9, 0, 1, block.subarray(10, 40)),
+      rawFrame(9, 0x4, 1, block.subarray(40)),
+      rawFrame(
+        0,
+        0x08 | 0x1,
+        1,
+        Buffer.concat([Buffer.from([2]), Buffer.from('hi'), Buffer.alloc(2)]),
+      ),
+    );
+    const data = await c.waitFor((f) => f.type === 0 && f.id === 1, 'DATA');
+    assert.equal(data.payload.toString(), 'hi');
+    await c.waitFor((f) => f.type === 1 && f.id === 1 && (f.flags & 1) === 1, 'trailers');
+    const h = seen.find((x) => x[':path'] === '/split')!;
+    assert.equal(h[':authority'], 'http://whole.url:2379/');
+    assert.equal(h['x-meta'], 'v'.repeat(100));
+    c.socket.destroy();
+  });
+
+  test('streams over SETTINGS_MAX_CONCURRENT_STREAMS are refused', async () => {
+    const c = await RawClient.open(srv.port);
+    const block = encodeHeaderBlock([
+      { name: ':method', value: 'POST' },
+      { name: ':path', value: '/open' },
+    ]);
+    // Three streams left open (no END_STREAM): the third is over the limit of 2.
+    c.send(
+      PREFACE,
+      SETTINGS,
+      rawFrame(1, 0x4, 1, block),
+      rawFrame(1, 0x4, 3, block),
+      rawFrame(1, 0x4, 5, block),
+    );
+    const rst = await c.waitFor((f) => f.type === 3, 'RST_STREAM');
+    assert.equal(rst.id, 5);
+    assert.equal(rst.payload.readUInt32BE(0), H2.REFUSED_STREAM);
+    c.socket.destroy();
+  });
+
+  test('a bad preface, an oversized frame and a stray CONTINUATION close the connection with GOAWAY', async () => {
+    const cases: [Buffer[], number][] = [
+      [[Buffer.from('PRI * HTTP/1.1\r\n\r\nSM\r\n\r\n')], H2.PROTOCOL_ERROR],
+      [[PREFACE, SETTINGS, rawFrame(0, 0, 1, Buffer.alloc(16385))], H2.FRAME_SIZE_ERROR],
+      [[PREFACE, SETTINGS, rawFrame(9, 0x4, 1, Buffer.from([0x82]))], H2.PROTOCOL_ERROR],
+      [
+        [PREFACE, SETTINGS, rawFrame(1, 0x4, 1, Buffer.from([0xff, 0xff, 0xff, 0x7f]))],
+        H2.COMPRESSION_ERROR,
+      ],
+      [[PREFACE, SETTINGS, rawFrame(8, 0, 0, Buffer.from([0, 0, 0, 0]))], H2.PROTOCOL_ERROR],
+    ];
+    for (const [bytes, code] of cases) {
+      const c = await RawClient.open(srv.port);
+      c.send(...bytes);
+      const ga = await c.waitFor((f) => f.type === 7, `GOAWAY ${code}`);
+      assert.equal(goAwayCode(ga), code);
+      await c.waitClosed();
+    }
+  });
+
+  test('a new INITIAL_WINDOW_SIZE applies to open streams: a stalled response resumes', async () => {
+    const c = await RawClient.open(srv.port);
+    const block = encodeHeaderBlock([
+      { name: ':method', value: 'POST' },
+      { name: ':path', value: '/window' },
+    ]);
+    const zeroWindow = Buffer.alloc(6);
+    zeroWindow.writeUInt16BE(4, 0); // INITIAL_WINDOW_SIZE 0
+    c.send(
+      PREFACE,
+      rawFrame(4, 0, 0, zeroWindow),
+      rawFrame(1, 0x4, 1, block),
+      rawFrame(0, 0x1, 1, Buffer.from('held back')),
+    );
+    await c.waitFor((f) => f.type === 1 && f.id === 1, 'response headers');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(c.frames.filter((f) => f.type === 0).length, 0, 'DATA sent into a zero window');
+    const open = Buffer.alloc(6);
+    open.writeUInt16BE(4, 0);
+    open.writeUInt32BE(65535, 2);
+    c.send(rawFrame(4, 0, 0, open));
+    const data = await c.waitFor((f) => f.type === 0 && f.id === 1, 'DATA after the window opened');
+    assert.equal(data.payload.toString(), 'held back');
+    c.socket.destroy();
+  });
+});
