@@ -156,10 +156,6 @@ export class H2Connection implements StreamOwner {
     return this.streams.size;
   }
 
-  get isClosed(): boolean {
-    return this.dead;
-  }
-
   onClose(cb: () => void): void {
     if (this.dead) cb();
     else this.closeCbs.push(cb);
