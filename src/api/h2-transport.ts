@@ -17,13 +17,12 @@
  */
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { Code, RpcError } from '../errors.js';
+import { Code } from '../errors.js';
 import { toStatus } from './errors.js';
+import { dispatchUnary, StreamingCall, type CallInput } from './grpc-call.js';
 import { encodeFrame, encodeGrpcMessage, FrameReader } from './grpc-frame.js';
 import {
-  contextOf,
   CUT_MESSAGE,
-  decodeRequest,
   GRPC,
   NO_MESSAGE,
   Routes,
@@ -33,7 +32,7 @@ import {
   TIMEOUT_RE,
   type Route,
 } from './grpc-routes.js';
-import { runUnary, type DuplexStream, type ServiceHandlers, type UnaryHandler } from './rpc.js';
+import type { ServiceHandlers, UnaryHandler } from './rpc.js';
 import type { Transport, TransportLogger, TransportOptions } from './transport.js';
 
 const RESPONSE_HEADERS = { ':status': 200, 'content-type': GRPC };
@@ -222,7 +221,19 @@ export class H2Transport implements Transport {
     const onMessage = (msg: Buffer): void => {
       if (got) return;
       got = true;
-      this.dispatchUnary(stream, headers, route, fn, msg, ct);
+      dispatchUnary(route, fn, headers, msg, this.opts.slowRequestMs, this.log, {
+        cancelled: () => stream.destroyed,
+        fail: (err) => this.fail(stream, err, route.path, ct),
+        respond: (frame) => {
+          try {
+            stream.respond(responseHeaders(ct), { waitForTrailers: true });
+            stream.once('wantTrailers', sendOkTrailers);
+            stream.end(frame);
+          } catch {
+            // reset between the check and the write
+          }
+        },
+      });
     };
     stream.on('data', (chunk: Buffer) => {
       if (got) return; // anything after the request is ignored (and not buffered)
@@ -239,41 +250,6 @@ export class H2Transport implements Transport {
         trailersOnly(stream, Code.UNKNOWN, reader.partial ? CUT_MESSAGE : NO_MESSAGE, ct);
       }
     });
-  }
-
-  private dispatchUnary(
-    stream: http2.ServerHttp2Stream,
-    headers: http2.IncomingHttpHeaders,
-    route: Route,
-    fn: UnaryHandler,
-    msg: Buffer,
-    ct: string,
-  ): void {
-    const started = performance.now();
-    const done = (err: unknown, res: object | null): void => {
-      const took = performance.now() - started;
-      if (took > this.opts.slowRequestMs)
-        this.log.warn({ method: route.path, tookMs: Math.round(took) }, 'slow request');
-      if (stream.destroyed) return; // cancelled by the client
-      if (err !== null) return this.fail(stream, err, route.path, ct);
-      let frame: Buffer;
-      try {
-        frame = encodeFrame(route.res, res!);
-      } catch (e) {
-        return this.fail(stream, e, route.path, ct);
-      }
-      try {
-        stream.respond(responseHeaders(ct), { waitForTrailers: true });
-        stream.once('wantTrailers', sendOkTrailers);
-        stream.end(frame);
-      } catch {
-        // reset between the check and the write
-      }
-    };
-    runUnary(
-      () => fn(decodeRequest(route.req, msg) as never, contextOf(headers, msg.length)),
-      done,
-    );
   }
 
   /** Ends a call that has sent nothing with the error's status. */
@@ -300,22 +276,15 @@ export class H2Transport implements Transport {
  * to the stream as one chunk on the next tick (a watch fan-out writes one message per watcher,
  * and each Writable chunk costs more than copying it).
  */
-class Call implements DuplexStream<never, object> {
+class Call extends StreamingCall {
   private readonly t: H2Transport;
   private readonly stream: http2.ServerHttp2Stream;
-  private readonly headers: http2.IncomingHttpHeaders;
-  private readonly route: Route;
   private readonly ct: string;
-  private ended = false;
-  private done = false;
   /** Frames written this tick, handed to the stream together by flush(). */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private flushScheduled = false;
   private trailers: http2.OutgoingHttpHeaders = OK_TRAILERS;
-  private readonly closers: (() => void)[] = [];
-  private messageCb: ((msg: never) => void) | null = null;
-  private halfCloseCb: (() => void) | null = null;
   private readonly flush = (): void => {
     this.flushScheduled = false;
     const frames = this.pending;
@@ -339,75 +308,17 @@ class Call implements DuplexStream<never, object> {
     route: Route,
     ct: string,
   ) {
+    super(route, headers, t.maxReceiveBytes);
     this.t = t;
     this.stream = stream;
-    this.headers = headers;
-    this.route = route;
     this.ct = ct;
   }
 
-  start(): void {
+  protected listen(input: CallInput): void {
     const stream = this.stream;
     stream.once('close', () => this.finish());
-    const reader = new FrameReader(this.t.maxReceiveBytes);
-    if (this.route.serverStream !== null) {
-      const fn = this.route.serverStream;
-      let got = false;
-      stream.on('data', (chunk: Buffer) => {
-        if (got) return;
-        try {
-          reader.push(chunk, (msg) => {
-            if (got) return;
-            got = true;
-            try {
-              const req = decodeRequest(this.route.req, msg);
-              fn(req as never, this, contextOf(this.headers, msg.length));
-            } catch (err) {
-              this.end(err);
-            }
-          });
-        } catch (err) {
-          got = true;
-          this.end(err);
-        }
-      });
-      stream.once('end', () => {
-        if (!got) this.end(new RpcError(Code.UNKNOWN, reader.partial ? CUT_MESSAGE : NO_MESSAGE));
-      });
-      return;
-    }
-    const fn = this.route.duplex!;
-    const onMessage = (msg: Buffer): void => {
-      if (this.ended) return;
-      let req: object;
-      try {
-        req = decodeRequest(this.route.req, msg);
-      } catch (err) {
-        this.end(err);
-        return;
-      }
-      try {
-        this.messageCb?.(req as never);
-      } catch (err) {
-        this.end(err);
-      }
-    };
-    stream.on('data', (chunk: Buffer) => {
-      if (this.ended) return;
-      try {
-        reader.push(chunk, onMessage);
-      } catch (err) {
-        this.end(err);
-      }
-    });
-    stream.once('end', () => {
-      if (!this.ended) this.halfCloseCb?.();
-    });
-    try {
-      fn(this, contextOf(this.headers, 0));
-    } catch (err) {
-      this.end(err);
-    }
+    stream.on('data', input.data);
+    stream.once('end', input.end);
   }
 
   private sendHeaders(): void {
@@ -481,29 +392,4 @@ class Call implements DuplexStream<never, object> {
       // reset meanwhile
     }
   };
-
-  private finish(): void {
-    if (this.done) return;
-    this.done = true;
-    this.ended = true;
-    for (const cb of this.closers) cb();
-    this.closers.length = 0;
-  }
-
-  get closed(): boolean {
-    return this.done;
-  }
-
-  onClose(cb: () => void): void {
-    if (this.done) cb();
-    else this.closers.push(cb);
-  }
-
-  onMessage(cb: (msg: never) => void): void {
-    this.messageCb = cb;
-  }
-
-  onHalfClose(cb: () => void): void {
-    this.halfCloseCb = cb;
-  }
 }

@@ -17,13 +17,12 @@
  * them, which the front works around for the node:http2 transport).
  */
 import type { Duplex } from 'node:stream';
-import { Code, RpcError } from '../errors.js';
+import { Code } from '../errors.js';
 import { toStatus } from './errors.js';
+import { dispatchUnary, StreamingCall, type CallInput } from './grpc-call.js';
 import { encodeFrame, encodeGrpcMessage, FrameReader } from './grpc-frame.js';
 import {
-  contextOf,
   CUT_MESSAGE,
-  decodeRequest,
   GRPC,
   NO_MESSAGE,
   Routes,
@@ -35,7 +34,7 @@ import {
 } from './grpc-routes.js';
 import { H2, H2Connection, type H2Stream, type RequestHeaders } from './h2-conn.js';
 import { encodeHeaderBlock, type HeaderField } from './hpack.js';
-import { runUnary, type DuplexStream, type ServiceHandlers, type UnaryHandler } from './rpc.js';
+import type { ServiceHandlers, UnaryHandler } from './rpc.js';
 import type { Transport, TransportLogger, TransportOptions } from './transport.js';
 
 const block = (fields: [string, string][]): Buffer =>
@@ -195,7 +194,11 @@ export class WireTransport implements Transport {
     const onMessage = (msg: Buffer): void => {
       if (got) return;
       got = true;
-      this.dispatchUnary(s, headers, route, fn, msg, ct);
+      dispatchUnary(route, fn, headers, msg, this.opts.slowRequestMs, this.log, {
+        cancelled: () => s.closed,
+        fail: (err) => this.fail(s, err, route.path, ct),
+        respond: (frame) => s.respondOnce(headBlock(ct), frame, OK_TRAILERS),
+      });
     };
     s.onData = (chunk) => {
       if (got) return; // anything after the request is ignored (and not buffered)
@@ -212,35 +215,6 @@ export class WireTransport implements Transport {
       got = true;
       trailersOnly(s, Code.UNKNOWN, reader?.partial ? CUT_MESSAGE : NO_MESSAGE, ct);
     };
-  }
-
-  private dispatchUnary(
-    s: H2Stream,
-    headers: RequestHeaders,
-    route: Route,
-    fn: UnaryHandler,
-    msg: Buffer,
-    ct: string,
-  ): void {
-    const started = performance.now();
-    const done = (err: unknown, res: object | null): void => {
-      const took = performance.now() - started;
-      if (took > this.opts.slowRequestMs)
-        this.log.warn({ method: route.path, tookMs: Math.round(took) }, 'slow request');
-      if (s.closed) return; // cancelled by the client
-      if (err !== null) return this.fail(s, err, route.path, ct);
-      let frame: Buffer;
-      try {
-        frame = encodeFrame(route.res, res!);
-      } catch (e) {
-        return this.fail(s, e, route.path, ct);
-      }
-      s.respondOnce(headBlock(ct), frame, OK_TRAILERS);
-    };
-    runUnary(
-      () => fn(decodeRequest(route.req, msg) as never, contextOf(headers, msg.length)),
-      done,
-    );
   }
 
   /** Ends a call that has sent nothing with the error's status. */
@@ -261,92 +235,25 @@ export class WireTransport implements Transport {
 }
 
 /**
- * A streaming call (server-streaming or bidirectional): the DuplexStream handlers see. Response
- * headers go out with the first message; every message is one DATA frame (or more, for one
- * larger than the peer's frame size), and the connection joins a tick's frames into one write.
+ * A streaming call on our HTTP/2 stream. Response headers go out with the first message; the
+ * connection packs a stream's messages of one tick into shared DATA frames.
  */
-class WireCall implements DuplexStream<never, object> {
+class WireCall extends StreamingCall {
   private readonly t: WireTransport;
   private readonly s: H2Stream;
-  private readonly headers: RequestHeaders;
-  private readonly route: Route;
   private readonly ct: string;
-  private ended = false;
-  private done = false;
-  private readonly closers: (() => void)[] = [];
-  private messageCb: ((msg: never) => void) | null = null;
-  private halfCloseCb: (() => void) | null = null;
 
   constructor(t: WireTransport, s: H2Stream, headers: RequestHeaders, route: Route, ct: string) {
+    super(route, headers, t.maxReceiveBytes);
     this.t = t;
     this.s = s;
-    this.headers = headers;
-    this.route = route;
     this.ct = ct;
   }
 
-  start(): void {
-    const s = this.s;
-    s.onClose(() => this.finish());
-    const reader = new FrameReader(this.t.maxReceiveBytes);
-    if (this.route.serverStream !== null) {
-      const fn = this.route.serverStream;
-      let got = false;
-      s.onData = (chunk) => {
-        if (got) return;
-        try {
-          reader.push(chunk, (msg) => {
-            if (got) return;
-            got = true;
-            try {
-              const req = decodeRequest(this.route.req, msg);
-              fn(req as never, this, contextOf(this.headers, msg.length));
-            } catch (err) {
-              this.end(err);
-            }
-          });
-        } catch (err) {
-          got = true;
-          this.end(err);
-        }
-      };
-      s.onEnd = () => {
-        if (!got) this.end(new RpcError(Code.UNKNOWN, reader.partial ? CUT_MESSAGE : NO_MESSAGE));
-      };
-      return;
-    }
-    const fn = this.route.duplex!;
-    const onMessage = (msg: Buffer): void => {
-      if (this.ended) return;
-      let req: object;
-      try {
-        req = decodeRequest(this.route.req, msg);
-      } catch (err) {
-        this.end(err);
-        return;
-      }
-      try {
-        this.messageCb?.(req as never);
-      } catch (err) {
-        this.end(err);
-      }
-    };
-    s.onData = (chunk) => {
-      if (this.ended) return;
-      try {
-        reader.push(chunk, onMessage);
-      } catch (err) {
-        this.end(err);
-      }
-    };
-    s.onEnd = () => {
-      if (!this.ended) this.halfCloseCb?.();
-    };
-    try {
-      fn(this, contextOf(this.headers, 0));
-    } catch (err) {
-      this.end(err);
-    }
+  protected listen(input: CallInput): void {
+    this.s.onClose(() => this.finish());
+    this.s.onData = input.data;
+    this.s.onEnd = input.end;
   }
 
   write(msg: object): boolean {
@@ -379,30 +286,5 @@ class WireCall implements DuplexStream<never, object> {
       }
     }
     this.finish();
-  }
-
-  private finish(): void {
-    if (this.done) return;
-    this.done = true;
-    this.ended = true;
-    for (const cb of this.closers) cb();
-    this.closers.length = 0;
-  }
-
-  get closed(): boolean {
-    return this.done;
-  }
-
-  onClose(cb: () => void): void {
-    if (this.done) cb();
-    else this.closers.push(cb);
-  }
-
-  onMessage(cb: (msg: never) => void): void {
-    this.messageCb = cb;
-  }
-
-  onHalfClose(cb: () => void): void {
-    this.halfCloseCb = cb;
   }
 }
