@@ -77,6 +77,12 @@ export interface H2ConnOptions {
   connectionWindow: number;
   /** A new stream; set its callbacks synchronously. */
   onStream(stream: H2Stream, headers: RequestHeaders): void;
+  /**
+   * Unsent bytes in the socket above which the connection stops reading the client until the
+   * socket drains: a client that sends requests (or PINGs) without reading the answers cannot
+   * make the server buffer without bound. Default 16 MiB.
+   */
+  maxWriteBacklog?: number;
   /** The connection broke HTTP/2 or its socket failed (debug logging). */
   onError(message: string): void;
 }
@@ -124,6 +130,9 @@ export class H2Connection implements StreamOwner {
   private goingAway = false;
   private dead = false;
   private pingCb: ((ok: boolean) => void) | null = null;
+  /** Reading paused until the socket drains (see H2ConnOptions.maxWriteBacklog). */
+  private readPaused = false;
+  private readonly maxBacklog: number;
   private readonly closeCbs: (() => void)[] = [];
 
   constructor(socket: Duplex, opts: H2ConnOptions) {
@@ -138,7 +147,14 @@ export class H2Connection implements StreamOwner {
     if (opts.connectionWindow > DEFAULT_WINDOW)
       this.queue(this.windowUpdate(0, opts.connectionWindow - DEFAULT_WINDOW));
     socket.on('data', (chunk: Buffer) => this.onChunk(chunk));
-    socket.on('drain', () => this.checkDrains());
+    this.maxBacklog = opts.maxWriteBacklog ?? 16 << 20;
+    socket.on('drain', () => {
+      if (this.readPaused) {
+        this.readPaused = false;
+        socket.resume();
+      }
+      this.checkDrains();
+    });
     socket.on('error', (err: Error) => {
       this.opts.onError(err.message);
       socket.destroy();
@@ -224,7 +240,12 @@ export class H2Connection implements StreamOwner {
       for (const b of out) ok = socket.write(b);
       socket.uncork();
     }
-    if (ok && this.drainWatch.size > 0) this.checkDrains();
+    if (ok) {
+      if (this.drainWatch.size > 0) this.checkDrains();
+    } else if (!this.readPaused && socket.writableLength > this.maxBacklog) {
+      this.readPaused = true;
+      socket.pause();
+    }
   };
 
   writeHeaders(id: number, block: Buffer, endStream: boolean): void {

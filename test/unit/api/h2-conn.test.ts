@@ -449,3 +449,38 @@ describe('h2-conn with hand-written frames', { timeout: 20_000 }, () => {
     c.socket.destroy();
   });
 });
+
+describe('h2-conn write backlog', { timeout: 30_000 }, () => {
+  test('a client that sends without reading stops being read once the backlog passes the limit', async () => {
+    const srv = await serve(echo(1), { maxWriteBacklog: 64 * 1024 });
+    const socket = net.connect(srv.port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    try {
+      socket.pause(); // not read: every PING ACK stays with the server once kernel buffers fill
+      const n = 1_000_000;
+      const ping = rawFrame(6, 0, 0, Buffer.from('12345678'));
+      const pings = Buffer.alloc(n * ping.length);
+      for (let i = 0; i < n; i++) ping.copy(pings, i * ping.length);
+      socket.write(Buffer.concat([PREFACE, SETTINGS]));
+      socket.write(pings); // 17 MB of PINGs: far more ACKs than loopback buffers hold
+      await new Promise((r) => setTimeout(r, 1000));
+      const backlog = srv.conns[0]!.backlog;
+      // Bounded by the limit plus what one read chunk produces; megabytes without the pause.
+      assert.ok(backlog < 256 * 1024, `server backlog ${backlog} bytes`);
+      assert.ok(backlog > 64 * 1024, `server backlog ${backlog} bytes: the limit was not reached`);
+      // Reading again drains it, and the connection is still whole: every PING is answered.
+      let got = 0;
+      socket.on('data', (d: Buffer) => (got += d.length));
+      socket.resume();
+      const want = n * ping.length;
+      const deadline = Date.now() + 20_000;
+      while (got < want) {
+        if (Date.now() > deadline) throw new Error(`only ${got} of ${want} bytes of PING ACKs`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      socket.destroy();
+      await srv.close();
+    }
+  });
+});
