@@ -15,7 +15,8 @@
  * parsed and ignored), DATA with padding, flow control both ways (our receive windows are
  * replenished as data is consumed; sending waits for the peer's windows), RST_STREAM both ways,
  * PING (answered; our own for keepalive), GOAWAY both ways, stream limits (REFUSED_STREAM over
- * SETTINGS_MAX_CONCURRENT_STREAMS), and connection errors as GOAWAY with RFC 9113's codes.
+ * SETTINGS_MAX_CONCURRENT_STREAMS), connection errors as GOAWAY with RFC 9113's codes, and a
+ * bound on unsent answers (reading pauses above maxWriteBacklog).
  * PRIORITY frames and unknown frame types are ignored; server push is never used.
  */
 import type { Duplex } from 'node:stream';

@@ -22,7 +22,7 @@ export class H2Stream {
   readonly id: number;
   /** Peer's window for this stream (what we may still send). */
   sendWindow: number;
-  /** DATA payload waiting for flow-control window, in order. */
+  /** DATA payload not framed yet (written this tick, or waiting for window), in order. */
   queue: Buffer[] = [];
   queuedBytes = 0;
   /** Trailers to send (END_STREAM) once `queue` is empty. */
