@@ -5,11 +5,23 @@
  * (write, onDrain, end) and feeds its stream's chunks to the handlers `start()` hands it.
  */
 import { Code, RpcError } from '../errors.js';
+import { toStatus } from './errors.js';
 import { FrameReader } from './grpc-frame.js';
 import { contextOf, CUT_MESSAGE, decodeRequest, NO_MESSAGE, type Route } from './grpc-routes.js';
 import { encodeFrame } from './grpc-frame.js';
 import { runUnary, type DuplexStream, type UnaryHandler } from './rpc.js';
 import type { TransportLogger } from './transport.js';
+
+/** The status a failed call ends with; errors that are not etcd's own are logged. */
+export function callStatus(
+  err: unknown,
+  path: string,
+  log: TransportLogger,
+): { code: number; details: string } {
+  const st = toStatus(err);
+  if (st.unexpected) log.error({ err, method: path }, 'request failed unexpectedly');
+  return st;
+}
 
 /** How a transport answers one unary call. */
 export interface UnaryReply {

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { Code, RpcError } from '../errors.js';
 import { serviceType } from './codec.js';
-import { toStatus } from './errors.js';
+import { callStatus } from './grpc-call.js';
 import {
   EncodedFrame,
   runUnary,
@@ -74,8 +74,7 @@ function context(metadata: grpc.Metadata, msg: unknown): CallContext {
 }
 
 function toGrpcError(err: unknown, log: Logger, method: string): Partial<grpc.StatusObject> {
-  const s = toStatus(err);
-  if (s.unexpected) log.error({ err, method }, 'request failed unexpectedly');
+  const s = callStatus(err, method, log);
   return { code: s.code, details: s.details, metadata: new grpc.Metadata() };
 }
 

@@ -627,12 +627,12 @@ export class H2Connection implements StreamOwner {
       } else regular = true;
       if (headers[name] === undefined) headers[name] = f.value;
     }
-    const s = new H2Stream(this, id, this.peerInitialWindow);
-    s.remoteEnded = endStream;
     if (bad || headers[':method'] === undefined || headers[':path'] === undefined) {
       this.queue(this.rstFrame(id, H2.PROTOCOL_ERROR));
       return;
     }
+    const s = new H2Stream(this, id, this.peerInitialWindow);
+    s.remoteEnded = endStream;
     this.streams.set(id, s);
     this.opts.onStream(s, headers);
     if (endStream && !s.closed) {

@@ -18,8 +18,7 @@
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { Code } from '../errors.js';
-import { toStatus } from './errors.js';
-import { dispatchUnary, StreamingCall, type CallInput } from './grpc-call.js';
+import { callStatus, dispatchUnary, StreamingCall, type CallInput } from './grpc-call.js';
 import { encodeFrame, encodeGrpcMessage, FrameReader } from './grpc-frame.js';
 import {
   CUT_MESSAGE,
@@ -254,8 +253,7 @@ export class H2Transport implements Transport {
 
   /** Ends a call that has sent nothing with the error's status. */
   fail(stream: http2.ServerHttp2Stream, err: unknown, path: string, ct: string): void {
-    const s = toStatus(err);
-    if (s.unexpected) this.log.error({ err, method: path }, 'request failed unexpectedly');
+    const s = this.statusError(err, path);
     trailersOnly(stream, s.code, s.details, ct);
   }
 
@@ -264,9 +262,7 @@ export class H2Transport implements Transport {
   }
 
   statusError(err: unknown, path: string): { code: number; details: string } {
-    const s = toStatus(err);
-    if (s.unexpected) this.log.error({ err, method: path }, 'request failed unexpectedly');
-    return s;
+    return callStatus(err, path, this.log);
   }
 }
 

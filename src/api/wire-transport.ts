@@ -18,8 +18,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { Code } from '../errors.js';
-import { toStatus } from './errors.js';
-import { dispatchUnary, StreamingCall, type CallInput } from './grpc-call.js';
+import { callStatus, dispatchUnary, StreamingCall, type CallInput } from './grpc-call.js';
 import { encodeFrame, encodeGrpcMessage, FrameReader } from './grpc-frame.js';
 import {
   CUT_MESSAGE,
@@ -228,9 +227,7 @@ export class WireTransport implements Transport {
   }
 
   statusError(err: unknown, path: string): { code: number; details: string } {
-    const st = toStatus(err);
-    if (st.unexpected) this.log.error({ err, method: path }, 'request failed unexpectedly');
-    return st;
+    return callStatus(err, path, this.log);
   }
 }
 
