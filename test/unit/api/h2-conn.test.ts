@@ -11,6 +11,7 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { H2, H2Connection, type H2ConnOptions, type H2Stream } from '../../../src/api/h2-conn.js';
 import { encodeHeaderBlock } from '../../../src/api/hpack.js';
+import { h2Frame, RawH2, type RawFrame } from '../../helpers/raw-h2.js';
 
 const RESPONSE = encodeHeaderBlock([
   { name: ':status', value: '200' },
@@ -239,86 +240,8 @@ describe('h2-conn with node:http2 as the client', { timeout: 20_000 }, () => {
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
-function rawFrame(type: number, flags: number, id: number, payload: Buffer = Buffer.alloc(0)) {
-  const b = Buffer.alloc(9 + payload.length);
-  b.writeUIntBE(payload.length, 0, 3);
-  b[3] = type;
-  b[4] = flags;
-  b.writeUInt32BE(id, 5);
-  payload.copy(b, 9);
-  return b;
-}
-
-interface Frame {
-  type: number;
-  flags: number;
-  id: number;
-  payload: Buffer;
-}
-
-/** A raw client: sends bytes, collects the server's frames. */
-class RawClient {
-  frames: Frame[] = [];
-  ended = false;
-  private buf = Buffer.alloc(0);
-  private waiters: (() => void)[] = [];
-  constructor(readonly socket: net.Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      while (this.buf.length >= 9) {
-        const len = this.buf.readUIntBE(0, 3);
-        if (this.buf.length < 9 + len) break;
-        this.frames.push({
-          type: this.buf[3]!,
-          flags: this.buf[4]!,
-          id: this.buf.readUInt32BE(5),
-          payload: this.buf.subarray(9, 9 + len),
-        });
-        this.buf = this.buf.subarray(9 + len);
-      }
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.ended = true;
-      this.wake();
-    });
-    socket.on('error', () => undefined);
-  }
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-  static async open(port: number): Promise<RawClient> {
-    const socket = net.connect(port, '127.0.0.1');
-    await new Promise((r) => socket.once('connect', r));
-    return new RawClient(socket);
-  }
-  send(...bufs: Buffer[]): void {
-    this.socket.write(Buffer.concat(bufs));
-  }
-  async waitFor(pred: (f: Frame) => boolean, what: string): Promise<Frame> {
-    const deadline = Date.now() + 3000;
-    for (;;) {
-      const f = this.frames.find(pred);
-      if (f) return f;
-      if (this.ended || Date.now() > deadline)
-        throw new Error(`no ${what}; got types ${this.frames.map((x) => x.type).join(',')}`);
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 50);
-      });
-    }
-  }
-  async waitClosed(): Promise<void> {
-    const deadline = Date.now() + 3000;
-    while (!this.ended) {
-      if (Date.now() > deadline) throw new Error('connection not closed');
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-}
-
-const SETTINGS = rawFrame(4, 0, 0);
-const goAwayCode = (f: Frame): number => f.payload.readUInt32BE(4);
+const SETTINGS = h2Frame(4, 0, 0);
+const goAwayCode = (f: RawFrame): number => f.payload.readUInt32BE(4);
 
 describe('h2-conn with hand-written frames', { timeout: 20_000 }, () => {
   let srv: Served;
@@ -334,20 +257,20 @@ describe('h2-conn with hand-written frames', { timeout: 20_000 }, () => {
   });
   after(() => srv.close());
 
-  test('our SETTINGS come first; the client SETTINGS are acknowledged; PING is answered', async () => {
-    const c = await RawClient.open(srv.port);
-    c.send(PREFACE, SETTINGS, rawFrame(6, 0, 0, Buffer.from('12345678')));
-    await c.waitFor((f) => f.type === 4 && f.flags === 1, 'SETTINGS ACK');
+  test('our SETTINGS come first; the client SETTINGS are acknowledged; PING is answered', async (t) => {
+    const c = await RawH2.connect(t, srv.port);
+    c.send(PREFACE, SETTINGS, h2Frame(6, 0, 0, Buffer.from('12345678')));
+    await c.frame((f) => f.type === 4 && f.flags === 1, 'SETTINGS ACK');
     assert.equal(c.frames[0]!.type, 4);
     assert.equal(c.frames[0]!.flags, 0);
-    const pong = await c.waitFor((f) => f.type === 6, 'PING ACK');
+    const pong = await c.frame((f) => f.type === 6, 'PING ACK');
     assert.equal(pong.flags, 1);
     assert.equal(pong.payload.toString(), '12345678');
     c.socket.destroy();
   });
 
-  test('a header block in HEADERS + CONTINUATION, padded and with priority, opens a stream', async () => {
-    const c = await RawClient.open(srv.port);
+  test('a header block in HEADERS + CONTINUATION, padded and with priority, opens a stream', async (t) => {
+    const c = await RawH2.connect(t, srv.port);
     const block = encodeHeaderBlock([
       { name: ':method', value: 'POST' },
       { name: ':path', value: '/split' },
@@ -364,27 +287,27 @@ describe('h2-conn with hand-written frames', { timeout: 20_000 }, () => {
     c.send(
       PREFACE,
       SETTINGS,
-      rawFrame(1, 0x08 | 0x20, 1, head),
-      rawFrame(9, 0, 1, block.subarray(10, 40)),
-      rawFrame(9, 0x4, 1, block.subarray(40)),
-      rawFrame(
+      h2Frame(1, 0x08 | 0x20, 1, head),
+      h2Frame(9, 0, 1, block.subarray(10, 40)),
+      h2Frame(9, 0x4, 1, block.subarray(40)),
+      h2Frame(
         0,
         0x08 | 0x1,
         1,
         Buffer.concat([Buffer.from([2]), Buffer.from('hi'), Buffer.alloc(2)]),
       ),
     );
-    const data = await c.waitFor((f) => f.type === 0 && f.id === 1, 'DATA');
+    const data = await c.frame((f) => f.type === 0 && f.stream === 1, 'DATA');
     assert.equal(data.payload.toString(), 'hi');
-    await c.waitFor((f) => f.type === 1 && f.id === 1 && (f.flags & 1) === 1, 'trailers');
+    await c.frame((f) => f.type === 1 && f.stream === 1 && (f.flags & 1) === 1, 'trailers');
     const h = seen.find((x) => x[':path'] === '/split')!;
     assert.equal(h[':authority'], 'http://whole.url:2379/');
     assert.equal(h['x-meta'], 'v'.repeat(100));
     c.socket.destroy();
   });
 
-  test('streams over SETTINGS_MAX_CONCURRENT_STREAMS are refused', async () => {
-    const c = await RawClient.open(srv.port);
+  test('streams over SETTINGS_MAX_CONCURRENT_STREAMS are refused', async (t) => {
+    const c = await RawH2.connect(t, srv.port);
     const block = encodeHeaderBlock([
       { name: ':method', value: 'POST' },
       { name: ':path', value: '/open' },
@@ -393,38 +316,38 @@ describe('h2-conn with hand-written frames', { timeout: 20_000 }, () => {
     c.send(
       PREFACE,
       SETTINGS,
-      rawFrame(1, 0x4, 1, block),
-      rawFrame(1, 0x4, 3, block),
-      rawFrame(1, 0x4, 5, block),
+      h2Frame(1, 0x4, 1, block),
+      h2Frame(1, 0x4, 3, block),
+      h2Frame(1, 0x4, 5, block),
     );
-    const rst = await c.waitFor((f) => f.type === 3, 'RST_STREAM');
-    assert.equal(rst.id, 5);
+    const rst = await c.frame((f) => f.type === 3, 'RST_STREAM');
+    assert.equal(rst.stream, 5);
     assert.equal(rst.payload.readUInt32BE(0), H2.REFUSED_STREAM);
     c.socket.destroy();
   });
 
-  test('a bad preface, an oversized frame and a stray CONTINUATION close the connection with GOAWAY', async () => {
+  test('a bad preface, an oversized frame and a stray CONTINUATION close the connection with GOAWAY', async (t) => {
     const cases: [Buffer[], number][] = [
       [[Buffer.from('PRI * HTTP/1.1\r\n\r\nSM\r\n\r\n')], H2.PROTOCOL_ERROR],
-      [[PREFACE, SETTINGS, rawFrame(0, 0, 1, Buffer.alloc(16385))], H2.FRAME_SIZE_ERROR],
-      [[PREFACE, SETTINGS, rawFrame(9, 0x4, 1, Buffer.from([0x82]))], H2.PROTOCOL_ERROR],
+      [[PREFACE, SETTINGS, h2Frame(0, 0, 1, Buffer.alloc(16385))], H2.FRAME_SIZE_ERROR],
+      [[PREFACE, SETTINGS, h2Frame(9, 0x4, 1, Buffer.from([0x82]))], H2.PROTOCOL_ERROR],
       [
-        [PREFACE, SETTINGS, rawFrame(1, 0x4, 1, Buffer.from([0xff, 0xff, 0xff, 0x7f]))],
+        [PREFACE, SETTINGS, h2Frame(1, 0x4, 1, Buffer.from([0xff, 0xff, 0xff, 0x7f]))],
         H2.COMPRESSION_ERROR,
       ],
-      [[PREFACE, SETTINGS, rawFrame(8, 0, 0, Buffer.from([0, 0, 0, 0]))], H2.PROTOCOL_ERROR],
+      [[PREFACE, SETTINGS, h2Frame(8, 0, 0, Buffer.from([0, 0, 0, 0]))], H2.PROTOCOL_ERROR],
     ];
     for (const [bytes, code] of cases) {
-      const c = await RawClient.open(srv.port);
+      const c = await RawH2.connect(t, srv.port);
       c.send(...bytes);
-      const ga = await c.waitFor((f) => f.type === 7, `GOAWAY ${code}`);
+      const ga = await c.frame((f) => f.type === 7, `GOAWAY ${code}`);
       assert.equal(goAwayCode(ga), code);
-      await c.waitClosed();
+      await c.until(() => c.ended, 'the connection to close');
     }
   });
 
-  test('a new INITIAL_WINDOW_SIZE applies to open streams: a stalled response resumes', async () => {
-    const c = await RawClient.open(srv.port);
+  test('a new INITIAL_WINDOW_SIZE applies to open streams: a stalled response resumes', async (t) => {
+    const c = await RawH2.connect(t, srv.port);
     const block = encodeHeaderBlock([
       { name: ':method', value: 'POST' },
       { name: ':path', value: '/window' },
@@ -433,18 +356,21 @@ describe('h2-conn with hand-written frames', { timeout: 20_000 }, () => {
     zeroWindow.writeUInt16BE(4, 0); // INITIAL_WINDOW_SIZE 0
     c.send(
       PREFACE,
-      rawFrame(4, 0, 0, zeroWindow),
-      rawFrame(1, 0x4, 1, block),
-      rawFrame(0, 0x1, 1, Buffer.from('held back')),
+      h2Frame(4, 0, 0, zeroWindow),
+      h2Frame(1, 0x4, 1, block),
+      h2Frame(0, 0x1, 1, Buffer.from('held back')),
     );
-    await c.waitFor((f) => f.type === 1 && f.id === 1, 'response headers');
+    await c.frame((f) => f.type === 1 && f.stream === 1, 'response headers');
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(c.frames.filter((f) => f.type === 0).length, 0, 'DATA sent into a zero window');
     const open = Buffer.alloc(6);
     open.writeUInt16BE(4, 0);
     open.writeUInt32BE(65535, 2);
-    c.send(rawFrame(4, 0, 0, open));
-    const data = await c.waitFor((f) => f.type === 0 && f.id === 1, 'DATA after the window opened');
+    c.send(h2Frame(4, 0, 0, open));
+    const data = await c.frame(
+      (f) => f.type === 0 && f.stream === 1,
+      'DATA after the window opened',
+    );
     assert.equal(data.payload.toString(), 'held back');
     c.socket.destroy();
   });
@@ -458,7 +384,7 @@ describe('h2-conn write backlog', { timeout: 30_000 }, () => {
     try {
       socket.pause(); // not read: every PING ACK stays with the server once kernel buffers fill
       const n = 1_000_000;
-      const ping = rawFrame(6, 0, 0, Buffer.from('12345678'));
+      const ping = h2Frame(6, 0, 0, Buffer.from('12345678'));
       const pings = Buffer.alloc(n * ping.length);
       for (let i = 0; i < n; i++) ping.copy(pings, i * ping.length);
       socket.write(Buffer.concat([PREFACE, SETTINGS]));
