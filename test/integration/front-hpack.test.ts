@@ -24,6 +24,7 @@ import {
   sanitizeAuthority,
   type HeaderField,
 } from '../../src/api/hpack.js';
+import { h2Frame as frame } from '../helpers/raw-h2.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const pairs = (fields: HeaderField[]): [string, string][] => fields.map((f) => [f.name, f.value]);
@@ -54,15 +55,6 @@ function lit(s: string, huffman = false): Buffer {
   const body = huffman ? huffmanEncode(s) : Buffer.from(s, 'latin1');
   assert.ok(body.length < 127);
   return Buffer.concat([Buffer.from([(huffman ? 0x80 : 0) | body.length]), body]);
-}
-
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(stream, 5);
-  return Buffer.concat([h, payload]);
 }
 
 interface Frame {
