@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkInitialCluster, ConfigError, parseConfig } from './config.js';
-import { limitHeapGrowth, startIdleGc } from './idle-gc.js';
+import { limitHeapGrowth, startIdleGc, tuneMarkingTrigger } from './idle-gc.js';
 import { createLogger } from './logger.js';
 import { SERVER_VERSION, startServer } from './server.js';
 
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
   }
   const cfg = parsed.config;
   limitHeapGrowth();
+  tuneMarkingTrigger();
   const log = createLogger(cfg.logLevel);
   for (const w of parsed.warnings) log.warn({}, w);
   const fresh = cfg.inMemory || !fs.existsSync(path.join(cfg.dataDir, 'member'));
