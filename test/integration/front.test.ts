@@ -26,17 +26,18 @@ import { startServer } from '../../src/index.js';
 
 const quiet = { debug: () => undefined, warn: () => undefined };
 
-const ECHO: grpc.ServiceDefinition = {
-  Echo: {
-    path: '/test.Front/Echo',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: (b: Buffer) => b,
-    requestDeserialize: (b: Buffer) => b,
-    responseSerialize: (b: Buffer) => b,
-    responseDeserialize: (b: Buffer) => b,
-  },
-};
+/** A unary method whose messages pass as raw bytes both ways. */
+const rawUnary = (path: string): grpc.MethodDefinition<Buffer, Buffer> => ({
+  path,
+  requestStream: false,
+  responseStream: false,
+  requestSerialize: (b: Buffer) => b,
+  requestDeserialize: (b: Buffer) => b,
+  responseSerialize: (b: Buffer) => b,
+  responseDeserialize: (b: Buffer) => b,
+});
+
+const ECHO: grpc.ServiceDefinition = { Echo: rawUnary('/test.Front/Echo') };
 
 type EchoClient = grpc.Client & {
   Echo(
@@ -474,18 +475,7 @@ for (const transport of ['h2', 'wire'] as const)
 
     // The same server through the rewriting path: a grpc-js channel with a URL authority.
     const kvCtor = grpc.makeGenericClientConstructor(
-      {
-        Range: {
-          path: '/etcdserverpb.KV/Range',
-          requestStream: false,
-          responseStream: false,
-          // RangeRequest{key: "front/a"}: field 1, bytes
-          requestSerialize: (b: Buffer) => b,
-          requestDeserialize: (b: Buffer) => b,
-          responseSerialize: (b: Buffer) => b,
-          responseDeserialize: (b: Buffer) => b,
-        },
-      },
+      { Range: rawUnary('/etcdserverpb.KV/Range') },
       'KV',
     );
     const kv = new kvCtor(server.endpoint, grpc.credentials.createInsecure(), {
@@ -494,6 +484,7 @@ for (const transport of ['h2', 'wire'] as const)
       Range(req: Buffer, cb: (err: grpc.ServiceError | null, res?: Buffer) => void): void;
     };
     t.after(() => kv.close());
+    // RangeRequest{key: "front/a"}: field 1, bytes
     const req = Buffer.concat([Buffer.from([0x0a, 7]), Buffer.from('front/a')]);
     const res = await new Promise<Buffer>((resolve, reject) =>
       kv.Range(req, (err, r) => (err ? reject(err) : resolve(r!))),
