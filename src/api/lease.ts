@@ -48,14 +48,14 @@ export function leaseService(d: LeaseApiDeps): ServiceHandlers {
   return {
     LeaseGrant: unary(async (req: GrantRequest, ctx) => {
       guard('LeaseGrant', req, ctx);
-      const { id, ttl } = await d.lessor.grant(toBig(req.ID), toNum(req.TTL));
-      return { header: header(d.revision()), ID: int64(id), TTL: ttl };
+      const { id, ttl, rev } = await d.lessor.grant(toBig(req.ID), toNum(req.TTL));
+      return { header: header(rev), ID: int64(id), TTL: ttl };
     }),
 
     LeaseRevoke: unary(async (req: IdRequest, ctx) => {
       guard('LeaseRevoke', req, ctx);
       const rev = await d.lessor.revoke(toBig(req.ID));
-      return { header: header(Math.max(rev, d.revision())) };
+      return { header: header(rev) };
     }),
 
     LeaseTimeToLive: unary((req: TimeToLiveRequest, ctx) => {

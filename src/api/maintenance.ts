@@ -74,15 +74,17 @@ export function maintenanceService(d: MaintenanceDeps): ServiceHandlers {
       return {};
     }),
     Hash: unary(async () => {
+      const head = store.committedRev;
       let crc = 0;
       for await (const chunk of store.backend.scan(Buffer.from([0]), Buffer.from([0xff]))) {
         for (const [k, v] of chunk) crc = zlib.crc32(v, zlib.crc32(k, crc));
       }
-      return { header: header.make(store.committedRev), hash: crc >>> 0 };
+      return { header: header.make(head), hash: crc >>> 0 };
     }),
     HashKV: unary(async (req: { revision: Int64 }) => {
+      const head = store.committedRev;
       let rev = toNum(req.revision);
-      if (rev <= 0) rev = store.committedRev;
+      if (rev <= 0) rev = head;
       if (rev > store.committedRev) throw new EtcdError('futureRev');
       // Unlike Range, HashKV refuses the compact revision itself.
       if (rev <= store.compactRev) throw new EtcdError('compacted');
@@ -97,7 +99,7 @@ export function maintenanceService(d: MaintenanceDeps): ServiceHandlers {
         }
       }
       const res: Record<string, unknown> = {
-        header: header.make(store.committedRev),
+        header: header.make(head),
         hash: crc >>> 0,
       };
       // etcd reports -1 before the first compaction (its compactMainRev starts at -1).

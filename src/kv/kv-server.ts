@@ -121,9 +121,9 @@ export class KvServer {
   }
 
   async compact(r: CompactionRequest): Promise<KvResult> {
-    const { done } = await this.store.compact(toNum(r.revision));
+    const { done, head } = await this.store.compact(toNum(r.revision));
     if (r.physical) await done;
-    return { body: {}, rev: this.store.committedRev };
+    return { body: {}, rev: head };
   }
 
   // ------------------------------------------------------------------ put / delete

@@ -244,7 +244,12 @@ export class Lessor implements LeaseHooks {
    * Grants a lease (etcd's LeaseGrant). `id` 0 lets the server choose. Resolves once the lease
    * record is durable.
    */
-  async grant(id: bigint, ttl: number): Promise<{ id: bigint; ttl: number }> {
+  /**
+   * Grants a lease. Resolves once its record is durable, with the revision its response header
+   * carries: the store's newest revision when the grant was applied (ordered after every write
+   * already handed to the store, and durable with it).
+   */
+  async grant(id: bigint, ttl: number): Promise<{ id: bigint; ttl: number; rev: number }> {
     const store = this.requireStore();
     if (ttl > MAX_LEASE_TTL) throw new EtcdError('leaseTtlTooLarge');
     if (id === 0n) id = this.nextId();
@@ -256,8 +261,9 @@ export class Lessor implements LeaseHooks {
     this.scheduleCheckpoint(l, now);
     if (l.deadline < this.timerAt) this.arm(l.deadline);
     this.counters.granted++;
+    const rev = store.currentRev;
     await store.persist([this.recordOp(l)]);
-    return { id, ttl: l.ttl };
+    return { id, ttl: l.ttl, rev };
   }
 
   /**

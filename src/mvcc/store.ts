@@ -177,13 +177,19 @@ export class KvStore {
     return rev;
   }
 
-  /** Range over the committed view (etcd's storeTxnRead.rangeKeys plus apply.go's Range). */
+  /**
+   * Range over the committed view (etcd's storeTxnRead.rangeKeys plus apply.go's Range). The
+   * result's `rev` is the committed revision when the view was taken, also for a read at an
+   * older revision (etcd's header): writes that become durable while history is read from the
+   * backend are neither in the data nor in the header.
+   */
   async range(key: BinKey, end: RangeEnd, o: RangeOptions): Promise<RangeResult> {
+    const head = this.committedRev;
     const rev = this.checkReadRevision(o.revision);
     const sel = this.select(key, end, rev, o);
-    if (o.countOnly) return { kvs: [], count: sel.count, more: false, rev: this.committedRev };
+    if (o.countOnly) return { kvs: [], count: sel.count, more: false, rev: head };
     const kvs = await this.materialize(sel.hits, rev);
-    return { ...finishByValue(kvs, sel, o), count: sel.count, rev: this.committedRev };
+    return { ...finishByValue(kvs, sel, o), count: sel.count, rev: head };
   }
 
   /**
@@ -354,19 +360,22 @@ export class KvStore {
 
   /**
    * Compacts history below `rev` (etcd's store.Compact). Returns once the compaction is
-   * scheduled durably; `done` resolves when the backend has been cleaned (Compact physical).
+   * scheduled durably, with the revision the response header carries (the newest revision when
+   * the compaction was applied, durable by then); `done` resolves when the backend has been
+   * cleaned (Compact physical).
    */
-  async compact(rev: number): Promise<{ done: Promise<void> }> {
+  async compact(rev: number): Promise<{ done: Promise<void>; head: number }> {
     // etcd starts with no compaction at all (compactMainRev -1), so the first Compact(0)
     // succeeds as a no-op and only later ones at or below the compacted revision fail.
     if (rev <= this.compactRev && !(rev === 0 && !this.compactedOnce)) throw new CompactedError();
     this.compactedOnce = true;
     if (rev > this.currentRev) throw new FutureRevisionError();
     this.compactRev = rev;
-    await this.committer.waitFor(rev, this.committedRev);
+    const head = this.currentRev;
+    await this.committer.waitFor(head, this.committedRev);
     await this.backend.write([{ type: 'put', key: META.scheduledCompactRev, value: u64(rev) }]);
     const done = (this.compaction = this.compaction.then(() => this.runCompaction(rev)));
-    return { done };
+    return { done, head };
   }
 
   /** Compacts the index and deletes unneeded revisions in bounded batches, yielding between them. */

@@ -118,10 +118,14 @@ test('grant: server IDs are positive and unique, client IDs (even negative) acce
     ids.add(id);
   }
   assert.equal(ids.size, 200);
-  assert.deepEqual(await lessor.grant(-3n, 5), { id: -3n, ttl: 5 });
-  assert.deepEqual(await lessor.grant(7n, 1), { id: 7n, ttl: 2 }, 'TTL raised to the minimum');
-  assert.deepEqual(await lessor.grant(8n, -5), { id: 8n, ttl: 2 });
-  assert.deepEqual(await lessor.grant(9n, 9_000_000_000), { id: 9n, ttl: 9_000_000_000 });
+  assert.deepEqual(await lessor.grant(-3n, 5), { id: -3n, ttl: 5, rev: 1 });
+  assert.deepEqual(
+    await lessor.grant(7n, 1),
+    { id: 7n, ttl: 2, rev: 1 },
+    'TTL raised to the minimum',
+  );
+  assert.deepEqual(await lessor.grant(8n, -5), { id: 8n, ttl: 2, rev: 1 });
+  assert.deepEqual(await lessor.grant(9n, 9_000_000_000), { id: 9n, ttl: 9_000_000_000, rev: 1 });
   await assert.rejects(lessor.grant(10n, 9_000_000_001), (e) => kindOf(e) === 'leaseTtlTooLarge');
   await assert.rejects(lessor.grant(-3n, 5), (e) => kindOf(e) === 'leaseExist');
   // Too large wins over "exists", as in etcd's Grant.
