@@ -1,5 +1,6 @@
 // ESLint flat config: typescript-eslint type-checked rules, plus the layering rules of
-// HOUSE-STYLE §4.8 (gRPC only in src/api and src/server.ts, LevelDB only in src/storage).
+// HOUSE-STYLE §4.8 (grpc-js only in its transport, LevelDB only in src/storage, handlers free
+// of transports).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -44,8 +45,9 @@ export default tseslint.config(
     },
   },
   {
+    // @grpc/grpc-js lives in its transport alone, LevelDB in src/storage alone.
     files: ['src/**/*.ts'],
-    ignores: ['src/api/**', 'src/server.ts', 'src/storage/**'],
+    ignores: ['src/transport/grpc-js/**', 'src/storage/**'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -54,13 +56,26 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/api/**/*.ts', 'src/server.ts'],
+    files: ['src/transport/grpc-js/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: ['classic-level', 'memory-level'] }] },
   },
   {
     files: ['src/storage/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: ['@grpc/grpc-js', '@grpc/proto-loader'] }],
+    },
+  },
+  {
+    // Handlers never import a transport: transports serve the contract in src/api/rpc.ts.
+    files: ['src/api/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['@grpc/grpc-js', '@grpc/proto-loader', 'classic-level', 'memory-level'],
+          patterns: [{ group: ['**/transport/**'], message: 'handlers never import a transport' }],
+        },
+      ],
     },
   },
   {

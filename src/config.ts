@@ -12,7 +12,7 @@
  * Every flag lives in FLAGS below; adding an accepted-and-ignored etcd flag is one line.
  */
 import { isIP } from 'node:net';
-import type { TransportKind } from './api/transport.js';
+import type { TransportKind } from './transport/transport.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -92,8 +92,8 @@ export interface ServerConfig {
   /** --emulated-etcd-version (etcd-ts only, default 3.5.17): version reported by Status and /version */
   emulatedVersion: string;
   /**
-   * --grpc-transport (etcd-ts only): 'wire' (our gRPC layer on our own HTTP/2 framing, default),
-   * 'h2' (the same on node:http2) or 'grpc-js'.
+   * --grpc-transport (etcd-ts only): 'wire' (our gRPC layer on our own HTTP/2 framing, default)
+   * or 'grpc-js'.
    */
   grpcTransport: TransportKind;
 }
@@ -204,7 +204,7 @@ const SERVER_FLAGS: readonly FlagSpec[] = [
 
   { name: 'in-memory', kind: 'bool', def: 'false', use: uses('ours', 'Keep all data in memory (no data directory is written).') },
   { name: 'emulated-etcd-version', kind: 'string', def: DEFAULT_EMULATED_VERSION, use: uses('ours', 'etcd server version reported by Status and /version.') },
-  { name: 'grpc-transport', kind: 'string', def: 'wire', use: uses('ours', "gRPC server implementation: 'wire' (built-in, own HTTP/2 framing), 'h2' (built-in, on node:http2) or 'grpc-js' (@grpc/grpc-js).") },
+  { name: 'grpc-transport', kind: 'string', def: 'wire', use: uses('ours', "gRPC server implementation: 'wire' (built-in, own HTTP/2 framing) or 'grpc-js' (@grpc/grpc-js).") },
 ];
 
 /** etcd 3.4/3.5 flags accepted for compatibility and otherwise ignored (a warning names each one set). */
@@ -965,9 +965,9 @@ function buildConfig(fs: FlagSet): ServerConfig {
   }
 
   const grpcTransport = fs.str('grpc-transport');
-  if (grpcTransport !== 'wire' && grpcTransport !== 'h2' && grpcTransport !== 'grpc-js')
+  if (grpcTransport !== 'wire' && grpcTransport !== 'grpc-js')
     throw new ConfigError(
-      `invalid value ${q(grpcTransport)} for -grpc-transport: expected wire, h2 or grpc-js`,
+      `invalid value ${q(grpcTransport)} for -grpc-transport: expected wire or grpc-js`,
     );
   const emulatedVersion = fs.str('emulated-etcd-version');
   if (!/^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$/.test(emulatedVersion)) {

@@ -5,10 +5,6 @@
  */
 import path from 'node:path';
 import { clusterService } from './api/cluster.js';
-import { listenClients, type ClientListeners } from './api/front.js';
-import { H2Transport } from './api/h2-transport.js';
-import { WireTransport } from './api/wire-transport.js';
-import type { Transport } from './api/transport.js';
 import { HeaderFactory } from './api/header.js';
 import { healthService } from './api/health.js';
 import { kvService } from './api/kv.js';
@@ -26,6 +22,9 @@ import { createLogger, type Logger } from './logger.js';
 import { AutoCompactor } from './mvcc/auto-compactor.js';
 import { KvStore } from './mvcc/store.js';
 import { Backend } from './storage/backend.js';
+import { listenClients, type ClientListeners } from './transport/front.js';
+import type { Transport } from './transport/transport.js';
+import { WireTransport } from './transport/wire/wire-transport.js';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -153,14 +152,15 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       maxConcurrentStreams: cfg.maxConcurrentStreams,
       keepaliveTimeMs: cfg.grpcKeepaliveIntervalMs,
       keepaliveTimeoutMs: cfg.grpcKeepaliveTimeoutMs,
+      keepaliveMinTimeMs: cfg.grpcKeepaliveMinTimeMs,
     };
     // grpc-js (~13 MB resident once loaded) is imported only when asked for.
     const server: Transport =
       cfg.grpcTransport === 'grpc-js'
-        ? new (await import('./api/grpc-server.js')).GrpcJsTransport(transportOptions)
-        : cfg.grpcTransport === 'h2'
-          ? new H2Transport(transportOptions)
-          : new WireTransport(transportOptions);
+        ? new (await import('./transport/grpc-js/grpc-js-transport.js')).GrpcJsTransport(
+            transportOptions,
+          )
+        : new WireTransport(transportOptions);
     server.addService(
       'etcdserverpb.KV',
       kvService({ kv, header, maxRequestBytes: cfg.maxRequestBytes, guard }),

@@ -1,7 +1,7 @@
 /**
  * The transport-neutral handler contract. Handlers take a decoded request and return a response
- * object (or throw); streams sit behind small interfaces with backpressure. Only the adapter in
- * grpc-server.ts knows @grpc/grpc-js, so another transport can serve the same handlers.
+ * object (or throw); streams sit behind small interfaces with backpressure. Transports
+ * (src/transport) serve them; nothing here knows HTTP/2 or @grpc/grpc-js.
  */
 
 export interface CallContext {
@@ -84,17 +84,34 @@ export function runUnary(
 }
 
 /**
- * A response already in wire form: the gRPC length-prefixed frame (5-byte prefix, then the
- * message). Handlers that send the same bytes to many streams (watch fan-out) encode once and
- * hand this to write(); transports send it without encoding.
+ * A response already in wire form: the gRPC length-prefixed frame (a compressed-flag byte and a
+ * 4-byte big-endian length, then the message). Handlers that send the same bytes to many
+ * streams (watch fan-out) encode once and hand this to write(); transports send it as it is.
  */
 export class EncodedFrame {
   constructor(readonly frame: Buffer) {}
 
   /** The message without the prefix. */
   get body(): Buffer {
-    return this.frame.subarray(5);
+    return this.frame.subarray(FRAME_PREFIX_BYTES);
   }
+}
+
+export const FRAME_PREFIX_BYTES = 5;
+
+/** A frame for a `len`-byte message: prefix written, message bytes left to the caller. */
+export function allocFrame(len: number): Buffer {
+  const out = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + len);
+  out[0] = 0;
+  out.writeUInt32BE(len, 1);
+  return out;
+}
+
+/** Frames an already encoded message. */
+export function frameBytes(body: Uint8Array): Buffer {
+  const out = allocFrame(body.length);
+  out.set(body, FRAME_PREFIX_BYTES);
+  return out;
 }
 
 /** Handlers of one service, by method name. Missing methods answer UNIMPLEMENTED. */

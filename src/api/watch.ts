@@ -16,9 +16,9 @@ import { WatchableStore, type WatchableStoreOptions } from '../watch/watchable-s
 import type { WatchStream } from '../watch/watch-stream.js';
 import type { WatchResult, WatchSink } from '../watch/watcher.js';
 import { messageType, toNum, type Int64 } from './codec.js';
-import { allocFrame } from './grpc-frame.js';
 import type { HeaderFactory, WireHeader } from './header.js';
 import {
+  allocFrame,
   duplex,
   EncodedFrame,
   type CallContext,

@@ -25,6 +25,8 @@ export interface ServerHandle {
   readonly dataDir: string;
   /** Recent output of the server (stdout and stderr interleaved). */
   logs(): string;
+  /** The server's process ID while it runs as a child process (memory and CPU readings). */
+  readonly pid?: number | undefined;
   /** Graceful stop (SIGTERM, SIGKILL after 10 s). Keeps the data dir, so restart() works. */
   stop(): Promise<void>;
   /** SIGKILL, as a crash would. Keeps the data dir. */
@@ -93,6 +95,10 @@ class ProcessServer implements ServerHandle {
 
   logs(): string {
     return this.output;
+  }
+
+  get pid(): number | undefined {
+    return this.exited ? undefined : this.child?.pid;
   }
 
   private append(chunk: Buffer): void {

@@ -1,8 +1,9 @@
-// Our two gRPC transports (own HTTP/2 framing, and node:http2) at the HTTP/2 level, each side by
-// side with the real etcd: the same raw requests (unknown services and methods, compressed,
-// oversized, truncated and malformed messages, content-type variants, split DATA frames,
-// malformed grpc-timeout) must get the same :status, content-type, grpc-status and grpc-message. Also: several watch requests in
-// one DATA frame, a client reset mid-stream, and the grpc-js fallback transport still serving.
+// Our gRPC transport (own HTTP/2 framing) at the HTTP/2 level, side by side with the real etcd:
+// the same raw requests (unknown services and methods, compressed, oversized, truncated and
+// malformed messages, content-type variants, split DATA frames, malformed and passing
+// grpc-timeouts) must get the same :status, content-type, grpc-status and grpc-message. Also:
+// several watch requests in one DATA frame, a client reset mid-stream, deadlines, and the
+// grpc-js fallback transport still serving.
 //
 // Run: npx tsc -p . && node --test dist/test/integration/h2-transport.test.js
 
@@ -120,8 +121,37 @@ const CASES: [string, string, http2.OutgoingHttpHeaders, Buffer[]][] = [
     { 'content-type': 'application/grpc+proto' },
     [rangeA],
   ],
+  ['content-type text/plain', '/etcdserverpb.KV/Range', { 'content-type': 'text/plain' }, [rangeA]],
+  ['no content-type', '/etcdserverpb.KV/Range', { 'content-type': undefined }, [rangeA]],
+  [
+    'content-type application/grpcx',
+    '/etcdserverpb.KV/Range',
+    { 'content-type': 'application/grpcx' },
+    [rangeA],
+  ],
+  [
+    'content-type application/grpc;charset=utf-8',
+    '/etcdserverpb.KV/Range',
+    { 'content-type': 'application/grpc;charset=utf-8' },
+    [rangeA],
+  ],
+  ['GET instead of POST', '/etcdserverpb.KV/Range', { ':method': 'GET' }, [rangeA]],
+  ['a path without a method', '/foo', {}, [rangeA]],
+  ['the path /', '/', {}, [rangeA]],
   ['a malformed grpc-timeout', '/etcdserverpb.KV/Range', { 'grpc-timeout': 'soon' }, [rangeA]],
   ['a valid grpc-timeout', '/etcdserverpb.KV/Range', { 'grpc-timeout': '5S' }, [rangeA]],
+  [
+    // etcd's watch handler returns the context's error at the deadline: Unknown, after the
+    // created response.
+    'a watch that outlives its grpc-timeout',
+    '/etcdserverpb.Watch/Watch',
+    { 'grpc-timeout': '300m' },
+    [
+      frame(
+        encodeReq('etcdserverpb.Watch', 'Watch', { create_request: { key: Buffer.from('a') } }),
+      ),
+    ],
+  ],
   [
     'a put',
     '/etcdserverpb.KV/Put',
@@ -159,7 +189,7 @@ function comparable(o: Outcome) {
   };
 }
 
-for (const transport of ['wire', 'h2'] as const)
+for (const transport of ['wire'] as const)
   describe(`${transport} transport against the real etcd`, { skip: skipReason }, () => {
     let real: ServerHandle;
     let ours: ServerHandle;
@@ -183,6 +213,21 @@ for (const transport of ['wire', 'h2'] as const)
         assert.deepEqual(comparable(o), comparable(r));
       });
     }
+
+    test('a call whose deadline has passed is refused before any work, as grpc-go does', async () => {
+      const put = frame(
+        encodeReq('etcdserverpb.KV', 'Put', { key: Buffer.from('late'), value: Buffer.from('v') }),
+      );
+      const o = await rawCall(ours.endpoint, '/etcdserverpb.KV/Put', { 'grpc-timeout': '1n' }, [
+        put,
+      ]);
+      assert.deepEqual([o.grpcStatus, o.grpcMessage], ['4', 'context deadline exceeded']);
+      const got = await rawCall(ours.endpoint, '/etcdserverpb.KV/Range', {}, [
+        frame(encodeReq('etcdserverpb.KV', 'Range', { key: Buffer.from('late') })),
+      ]);
+      const res = decodeRes('etcdserverpb.KV', 'Range', got.messages[0]!);
+      assert.equal((res['kvs'] as unknown[]).length, 0, 'the put was not applied');
+    });
 
     test('a truncated protobuf reads as unexpected EOF, as in Go', async () => {
       const o = await rawCall(ours.endpoint, '/etcdserverpb.KV/Range', {}, [
@@ -268,14 +313,14 @@ for (const transport of ['wire', 'h2'] as const)
       }
     });
 
-    test('a non-gRPC content-type gets HTTP 415', async () => {
+    test('a non-gRPC content-type is reset without an answer, as grpc-go does', async () => {
       const o = await rawCall(
         ours.endpoint,
         '/etcdserverpb.KV/Range',
         { 'content-type': 'text/plain' },
         [rangeA],
       );
-      assert.equal(o.status, 415);
+      assert.equal(o.status, undefined);
     });
   });
 

@@ -227,13 +227,18 @@ describe('booleans', () => {
 
   test('our own flag --grpc-transport picks the gRPC server', () => {
     assert.equal(cfg([]).grpcTransport, 'wire');
-    assert.equal(cfg(['--grpc-transport', 'h2']).grpcTransport, 'h2');
     assert.equal(cfg(['--grpc-transport', 'grpc-js']).grpcTransport, 'grpc-js');
     assert.equal(cfg([], { ETCD_GRPC_TRANSPORT: 'grpc-js' }).grpcTransport, 'grpc-js');
     fails(
       ['--grpc-transport=fast'],
       {},
-      'invalid value "fast" for -grpc-transport: expected wire, h2 or grpc-js',
+      'invalid value "fast" for -grpc-transport: expected wire or grpc-js',
+    );
+    // The node:http2 transport is gone.
+    fails(
+      ['--grpc-transport=h2'],
+      {},
+      'invalid value "h2" for -grpc-transport: expected wire or grpc-js',
     );
   });
 });

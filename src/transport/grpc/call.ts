@@ -4,13 +4,12 @@
  * half-close, and the call's close bookkeeping. A transport subclass supplies the response side
  * (write, onDrain, end) and feeds its stream's chunks to the handlers `start()` hands it.
  */
-import { Code, RpcError } from '../errors.js';
-import { toStatus } from './errors.js';
-import { FrameReader } from './grpc-frame.js';
-import { contextOf, CUT_MESSAGE, decodeRequest, NO_MESSAGE, type Route } from './grpc-routes.js';
-import { encodeFrame } from './grpc-frame.js';
-import { runUnary, type DuplexStream, type UnaryHandler } from './rpc.js';
-import type { TransportLogger } from './transport.js';
+import { Code, RpcError } from '../../errors.js';
+import { toStatus } from '../../api/errors.js';
+import { encodeFrame, FrameReader } from './framing.js';
+import { contextOf, CUT_MESSAGE, decodeRequest, NO_MESSAGE, type Route } from './routes.js';
+import { runUnary, type DuplexStream, type UnaryHandler } from '../../api/rpc.js';
+import type { TransportLogger } from '../transport.js';
 
 /** The status a failed call ends with; errors that are not etcd's own are logged. */
 export function callStatus(

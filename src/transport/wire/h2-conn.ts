@@ -4,31 +4,44 @@
  *
  * Why not node:http2: per request, Node's HTTP/2 server builds a Duplex stream object, converts
  * header lists both ways and crosses into nghttp2 and back several times; that is most of the CPU
- * a put costs here (../shared/reference/TRANSPORT.md: ~36 µs of a ~45 µs request). gRPC needs a
- * small part of HTTP/2 -- one POST per stream, DATA both ways, trailers -- so this connection
- * parses frames from the socket's chunks, decodes header blocks with our HPACK decoder, answers
- * with pre-encoded header blocks, and hands the socket every frame produced in one tick as one
- * write.
+ * a put costs (docs/performance.md). gRPC needs a small part of HTTP/2 -- one POST per stream,
+ * DATA both ways, trailers -- so this connection parses frames from the socket's chunks, decodes
+ * header blocks with our HPACK decoder, answers with pre-encoded header blocks, and hands the
+ * socket every frame produced in one tick as one write.
  *
  * What it implements: the connection preface and SETTINGS (both directions, ACKs, a new
  * INITIAL_WINDOW_SIZE applied to open streams), HEADERS + CONTINUATION (padding and priority
- * parsed and ignored), DATA with padding, flow control both ways (our receive windows are
- * replenished as data is consumed; sending waits for the peer's windows), RST_STREAM both ways,
- * PING (answered; our own for keepalive), GOAWAY both ways, stream limits (REFUSED_STREAM over
- * SETTINGS_MAX_CONCURRENT_STREAMS), connection errors as GOAWAY with RFC 9113's codes, and a
- * bound on unsent answers (reading pauses above maxWriteBacklog).
- * PRIORITY frames and unknown frame types are ignored; server push is never used.
+ * parsed and ignored), request header validation (h2-request-headers.ts), DATA with padding,
+ * flow control both ways, RST_STREAM both ways, PING (answered; our own for keepalive), GOAWAY
+ * both ways, stream limits (REFUSED_STREAM over SETTINGS_MAX_CONCURRENT_STREAMS), and
+ * connection errors as GOAWAY with RFC 9113's codes. PRIORITY frames are checked and ignored;
+ * unknown frame types are ignored; server push is never used. This file reads; what is sent,
+ * and the windows we credit, are h2-sender.ts's.
+ *
+ * Everything a peer can make it hold is bounded:
+ * - a header block: its bytes plus a frame header's worth per fragment, copied out of the socket's
+ *   chunks (MAX_HEADER_BLOCK); the decoded list (HpackDecoder);
+ * - receive windows: what the peer sends beyond them is a FLOW_CONTROL_ERROR, and a stream's
+ *   window (the connection's) is credited again only while its unsent answers stay below a
+ *   bound (h2-sender.ts): a peer that does not read our answers cannot keep
+ *   sending requests that produce more;
+ * - answers to control frames (SETTINGS and PING ACKs, our RST_STREAMs): reading stops while more
+ *   than 50 of them wait behind a full socket (grpc-go's
+ *   maxQueuedTransportResponseFrames), and every byte we produce is under the write backlog,
+ *   past which reading stops too;
+ * - PINGs (grpc-go's keepalive policy) and resets of streams still being served (a rapid-reset
+ *   budget), see h2-guards.ts: past them, GOAWAY ENHANCE_YOUR_CALM;
+ * - streams, by SETTINGS_MAX_CONCURRENT_STREAMS.
  */
 import type { Duplex } from 'node:stream';
-import { CLIENT_PREFACE } from './front-h2.js';
 import {
+  CLIENT_PREFACE,
   F_ACK,
   F_END_HEADERS,
   F_END_STREAM,
   F_PADDED,
   F_PRIORITY,
   frame,
-  frameHeader,
   H2,
   HEADER_BYTES,
   S_HEADER_TABLE_SIZE,
@@ -46,28 +59,22 @@ import {
   T_SETTINGS,
   T_WINDOW_UPDATE,
 } from './h2-frames.js';
+import { ResetBudget } from './h2-guards.js';
+import { requestHeaders, validTrailers, type RequestHeaders } from './h2-request-headers.js';
+import { DEFAULT_WINDOW, H2Sender, MAX_FRAME, MAX_WINDOW } from './h2-sender.js';
+import { H2Stream } from './h2-stream.js';
 import { HpackDecoder } from './hpack.js';
-import { H2Stream, type StreamOwner } from './h2-stream.js';
 
 export { H2, H2Stream };
+export type { RequestHeaders };
 
-/** The frame size we accept: we never raise SETTINGS_MAX_FRAME_SIZE above its floor. */
-const MAX_FRAME = 16384;
-const DEFAULT_WINDOW = 65535;
-const MAX_WINDOW = 2 ** 31 - 1;
 /**
- * A stream's receive window is topped up once this much of it is used. Below half of the
- * default window, so a client that has not yet applied our larger INITIAL_WINDOW_SIZE is
- * replenished too.
+ * Largest header block (HEADERS + CONTINUATION) accepted before decoding, counting each
+ * fragment's frame header too, so empty CONTINUATION frames are not free.
  */
-const STREAM_TOPUP = 32 * 1024;
-/** Largest header block (HEADERS + CONTINUATION) accepted before decoding. */
 const MAX_HEADER_BLOCK = 1 << 20;
-/** Writes of this many bytes or more go to the socket as they are, not copied into one. */
-const JOIN_LIMIT = 64 * 1024;
-
-/** Request headers: the first value of each name; pseudo-headers included. */
-export type RequestHeaders = Record<string, string | undefined>;
+/** Every SETTINGS ACK is the same 9 bytes. */
+const SETTINGS_ACK = frame(T_SETTINGS, F_ACK, 0);
 
 export interface H2ConnOptions {
   /** SETTINGS_MAX_CONCURRENT_STREAMS; streams beyond it are refused. */
@@ -79,11 +86,19 @@ export interface H2ConnOptions {
   /** A new stream; set its callbacks synchronously. */
   onStream(stream: H2Stream, headers: RequestHeaders): void;
   /**
-   * Unsent bytes in the socket above which the connection stops reading the client until the
-   * socket drains: a client that sends requests (or PINGs) without reading the answers cannot
-   * make the server buffer without bound. Default 16 MiB.
+   * Unsent bytes (in the socket, or queued on streams) above which the connection stops reading
+   * the client and crediting its connection window: a client that sends requests (or PINGs)
+   * without reading the answers cannot make the server buffer without bound. Default 16 MiB.
    */
   maxWriteBacklog?: number;
+  /**
+   * The shortest interval between the client's PINGs that is not a strike (grpc-go keepalive
+   * enforcement; etcd's --grpc-keepalive-min-time). Default 5 s.
+   */
+  keepaliveMinTimeMs?: number;
+  /** Rapid-reset budget: resets of streams still being served, burst and refill per second. */
+  resetBurst?: number;
+  resetsPerSecond?: number;
   /** The connection broke HTTP/2 or its socket failed (debug logging). */
   onError(message: string): void;
 }
@@ -100,45 +115,33 @@ class ConnectionError extends Error {
   }
 }
 
-export class H2Connection implements StreamOwner {
-  private readonly socket: Duplex;
+/** A header block being collected from HEADERS + CONTINUATION frames (copied, never a view). */
+interface PendingBlock {
+  id: number;
+  endStream: boolean;
+  buf: Buffer;
+  len: number;
+  /** Bytes charged against MAX_HEADER_BLOCK: payloads plus a frame header per fragment. */
+  charged: number;
+}
+
+export class H2Connection extends H2Sender {
   private readonly opts: H2ConnOptions;
   private readonly hpack = new HpackDecoder();
-  private readonly streams = new Map<number, H2Stream>();
   /** Highest stream ID the client opened. */
   private lastStreamId = 0;
   private preface = false;
   /** Bytes of an incomplete frame (or preface) carried over to the next chunk. */
   private carry: Buffer | null = null;
-  /** A header block spread over HEADERS + CONTINUATION frames. */
-  private block: { id: number; endStream: boolean; parts: Buffer[]; bytes: number } | null = null;
-  /** Peer's connection window and settings. */
-  private sendWindow = DEFAULT_WINDOW;
-  private peerInitialWindow = DEFAULT_WINDOW;
-  private peerMaxFrame = MAX_FRAME;
-  /** Received bytes not yet credited back on stream 0. */
-  private unacked = 0;
-  /** Streams with DATA waiting for window. */
-  private readonly blocked = new Set<H2Stream>();
-  /** Streams with DATA queued this tick, framed by flush(). */
-  private readonly dirty = new Set<H2Stream>();
-  /** Streams waiting for the backlog to fall below a limit. */
-  private readonly drainWatch = new Map<H2Stream, number>();
-  /** Frames produced this tick, written together by flush(). */
-  private out: Buffer[] = [];
-  private outBytes = 0;
-  private flushScheduled = false;
-  private goingAway = false;
-  private dead = false;
+  private block: PendingBlock | null = null;
   private pingCb: ((ok: boolean) => void) | null = null;
-  /** Reading paused until the socket drains (see H2ConnOptions.maxWriteBacklog). */
-  private readPaused = false;
-  private readonly maxBacklog: number;
+  private readonly resets: ResetBudget;
   private readonly closeCbs: (() => void)[] = [];
 
   constructor(socket: Duplex, opts: H2ConnOptions) {
-    this.socket = socket;
+    super(socket, opts);
     this.opts = opts;
+    this.resets = new ResetBudget(opts.resetBurst, opts.resetsPerSecond);
     const settings = Buffer.alloc(12);
     settings.writeUInt16BE(S_MAX_CONCURRENT_STREAMS, 0);
     settings.writeUInt32BE(Math.min(opts.maxConcurrentStreams, 2 ** 32 - 1), 2);
@@ -148,25 +151,12 @@ export class H2Connection implements StreamOwner {
     if (opts.connectionWindow > DEFAULT_WINDOW)
       this.queue(this.windowUpdate(0, opts.connectionWindow - DEFAULT_WINDOW));
     socket.on('data', (chunk: Buffer) => this.onChunk(chunk));
-    this.maxBacklog = opts.maxWriteBacklog ?? 16 << 20;
-    socket.on('drain', () => {
-      if (this.readPaused) {
-        this.readPaused = false;
-        socket.resume();
-      }
-      this.checkDrains();
-    });
     socket.on('error', (err: Error) => {
       this.opts.onError(err.message);
       socket.destroy();
     });
     socket.once('close', () => this.teardown());
     socket.resume();
-  }
-
-  /** Bytes produced but not yet taken by the kernel: this tick's frames and the socket's buffer. */
-  get backlog(): number {
-    return this.outBytes + this.socket.writableLength;
   }
 
   get openStreams(): number {
@@ -204,210 +194,6 @@ export class H2Connection implements StreamOwner {
     this.queue(frame(T_PING, 0, 0, Buffer.alloc(8)));
   }
 
-  // ---- output --------------------------------------------------------------------------------
-
-  private queue(b: Buffer): void {
-    if (this.dead) return;
-    this.out.push(b);
-    this.outBytes += b.length;
-    this.schedule();
-  }
-
-  private schedule(): void {
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      process.nextTick(this.flush);
-    }
-  }
-
-  private readonly flush = (): void => {
-    if (this.dirty.size > 0) {
-      for (const s of this.dirty) this.pump(s);
-      this.dirty.clear();
-    }
-    this.flushScheduled = false;
-    const out = this.out;
-    if (out.length === 0 || this.dead) return;
-    const bytes = this.outBytes;
-    this.out = [];
-    this.outBytes = 0;
-    const socket = this.socket;
-    let ok: boolean;
-    if (out.length === 1) ok = socket.write(out[0]);
-    else if (bytes < JOIN_LIMIT) ok = socket.write(Buffer.concat(out, bytes));
-    else {
-      socket.cork();
-      ok = true;
-      for (const b of out) ok = socket.write(b);
-      socket.uncork();
-    }
-    if (ok) {
-      if (this.drainWatch.size > 0) this.checkDrains();
-    } else if (!this.readPaused && socket.writableLength > this.maxBacklog) {
-      this.readPaused = true;
-      socket.pause();
-    }
-  };
-
-  writeHeaders(id: number, block: Buffer, endStream: boolean): void {
-    const max = this.peerMaxFrame;
-    const es = endStream ? F_END_STREAM : 0;
-    if (block.length <= max) {
-      this.queue(frame(T_HEADERS, F_END_HEADERS | es, id, block));
-      return;
-    }
-    this.queue(frame(T_HEADERS, es, id, block.subarray(0, max)));
-    for (let p = max; p < block.length; p += max) {
-      const end = Math.min(p + max, block.length);
-      this.queue(
-        frame(T_CONTINUATION, end === block.length ? F_END_HEADERS : 0, id, block.subarray(p, end)),
-      );
-    }
-  }
-
-  /**
-   * Queues DATA for `s`. It is framed when the tick's frames are flushed, so the messages a
-   * stream gets in one tick (a watch fan-out) share DATA frames.
-   */
-  sendData(s: H2Stream, data: Buffer): void {
-    s.queue.push(data);
-    s.queuedBytes += data.length;
-    if (this.blocked.has(s)) return;
-    this.dirty.add(s);
-    this.schedule();
-  }
-
-  /** Writes a whole unary response as one buffer if nothing stands in its way; false otherwise. */
-  sendUnary(s: H2Stream, head: Buffer, data: Buffer, trailers: Buffer): boolean {
-    const n = data.length;
-    const max = this.peerMaxFrame;
-    if (
-      s.queue.length > 0 ||
-      n > max ||
-      n > this.sendWindow ||
-      n > s.sendWindow ||
-      head.length > max ||
-      trailers.length > max
-    )
-      return false;
-    const b = Buffer.allocUnsafe(3 * HEADER_BYTES + head.length + n + trailers.length);
-    let p = 0;
-    frameHeader(b, p, head.length, T_HEADERS, F_END_HEADERS, s.id);
-    p += HEADER_BYTES;
-    b.set(head, p);
-    p += head.length;
-    frameHeader(b, p, n, T_DATA, 0, s.id);
-    p += HEADER_BYTES;
-    b.set(data, p);
-    p += n;
-    frameHeader(b, p, trailers.length, T_HEADERS, F_END_HEADERS | F_END_STREAM, s.id);
-    b.set(trailers, p + HEADER_BYTES);
-    this.sendWindow -= n;
-    s.sendWindow -= n;
-    s.headersSent = true;
-    this.queue(b);
-    this.localEnd(s);
-    return true;
-  }
-
-  /** Sends as much of `s`'s queue as the windows allow; then its trailers if the queue is empty. */
-  private pump(s: H2Stream): void {
-    const max = this.peerMaxFrame;
-    const q = s.queue;
-    let i = 0;
-    let off = 0; // bytes of q[i] already sent
-    while (i < q.length) {
-      const room = Math.min(this.sendWindow, s.sendWindow, max, s.queuedBytes);
-      if (room <= 0) break;
-      // One DATA frame packs as many queued messages as fit.
-      const b = Buffer.allocUnsafe(HEADER_BYTES + room);
-      frameHeader(b, 0, room, T_DATA, 0, s.id);
-      let p = HEADER_BYTES;
-      while (p < b.length) {
-        const head = q[i]!;
-        const take = Math.min(head.length - off, b.length - p);
-        b.set(off === 0 && take === head.length ? head : head.subarray(off, off + take), p);
-        p += take;
-        off += take;
-        if (off === head.length) {
-          i++;
-          off = 0;
-        }
-      }
-      this.queue(b);
-      this.sendWindow -= room;
-      s.sendWindow -= room;
-      s.queuedBytes -= room;
-    }
-    if (i > 0 || off > 0) {
-      s.queue = q.slice(i);
-      if (off > 0) s.queue[0] = s.queue[0]!.subarray(off);
-    }
-    if (s.queue.length > 0) {
-      this.blocked.add(s);
-      return;
-    }
-    this.blocked.delete(s);
-    if (s.trailers !== null && !s.localEnded) this.sendTrailers(s);
-  }
-
-  sendTrailers(s: H2Stream): void {
-    const block = s.trailers!;
-    this.writeHeaders(s.id, block, true);
-    this.localEnd(s);
-  }
-
-  private localEnd(s: H2Stream): void {
-    s.localEnded = true;
-    if (!s.remoteEnded) {
-      // The response is complete before the request: tell the client to stop sending (RFC 9113
-      // §8.1), as grpc-go's server does.
-      this.queue(this.rstFrame(s.id, H2.NO_ERROR));
-    }
-    this.removeStream(s);
-  }
-
-  resetStream(s: H2Stream, code: number): void {
-    if (!s.localEnded) this.queue(this.rstFrame(s.id, code));
-    this.removeStream(s);
-  }
-
-  private removeStream(s: H2Stream): void {
-    if (s.closed) return;
-    this.streams.delete(s.id);
-    this.blocked.delete(s);
-    this.dirty.delete(s);
-    this.drainWatch.delete(s);
-    s.markClosed();
-    if (this.goingAway && this.streams.size === 0) this.endSocket();
-  }
-
-  watchDrain(s: H2Stream, limit: number): void {
-    const cur = this.drainWatch.get(s);
-    this.drainWatch.set(s, cur === undefined ? limit : Math.min(cur, limit));
-  }
-
-  private checkDrains(): void {
-    if (this.drainWatch.size === 0) return;
-    for (const [s, limit] of this.drainWatch) {
-      if (s.buffered >= limit) continue;
-      this.drainWatch.delete(s);
-      for (const cb of s.takeDrainCbs()) cb();
-    }
-  }
-
-  private rstFrame(id: number, code: number): Buffer {
-    const p = Buffer.allocUnsafe(4);
-    p.writeUInt32BE(code, 0);
-    return frame(T_RST_STREAM, 0, id, p);
-  }
-
-  private windowUpdate(id: number, inc: number): Buffer {
-    const p = Buffer.allocUnsafe(4);
-    p.writeUInt32BE(inc, 0);
-    return frame(T_WINDOW_UPDATE, 0, id, p);
-  }
-
   private goAwayFrame(code: number, debug: string): Buffer {
     const d = Buffer.from(debug, 'utf8');
     const p = Buffer.allocUnsafe(8 + d.length);
@@ -417,21 +203,12 @@ export class H2Connection implements StreamOwner {
     return frame(T_GOAWAY, 0, 0, p);
   }
 
-  private endSocket(): void {
-    if (this.flushScheduled) this.flush();
-    this.socket.end();
-  }
-
   private teardown(): void {
     if (this.dead) return;
     this.dead = true;
-    this.out = [];
-    this.outBytes = 0;
-    for (const s of [...this.streams.values()]) s.markClosed();
-    this.streams.clear();
-    this.blocked.clear();
-    this.dirty.clear();
-    this.drainWatch.clear();
+    this.dropAll();
+    this.block = null;
+    this.carry = null;
     const ping = this.pingCb;
     this.pingCb = null;
     ping?.(false);
@@ -491,6 +268,7 @@ export class H2Connection implements StreamOwner {
       // A bug above this layer must not take the process down with it: only this connection.
       return this.fail(H2.INTERNAL_ERROR, err instanceof Error ? err.message : String(err));
     }
+    // Less than one frame is left; the view keeps at most this one chunk alive.
     if (p < n) this.carry = buf.subarray(p);
   }
 
@@ -505,8 +283,7 @@ export class H2Connection implements StreamOwner {
       case T_CONTINUATION:
         return this.onContinuation(flags, id, payload);
       case T_PRIORITY:
-        if (id === 0) throw protocolError('PRIORITY on stream 0');
-        return;
+        return this.onPriority(id, payload);
       case T_RST_STREAM:
         return this.onReset(id, payload);
       case T_SETTINGS:
@@ -542,30 +319,49 @@ export class H2Connection implements StreamOwner {
   private onData(flags: number, id: number, payload: Buffer): void {
     if (id === 0) throw protocolError('DATA on stream 0');
     const data = this.unpad(flags, payload, 0);
+    // Flow control counts the whole payload, padding included (RFC 9113 §6.9.1).
+    this.recvWindow -= payload.length;
+    if (this.recvWindow < 0)
+      throw new ConnectionError(H2.FLOW_CONTROL_ERROR, 'DATA beyond the connection window');
     this.unacked += payload.length;
-    if (this.unacked >= this.opts.connectionWindow >>> 1) {
-      this.queue(this.windowUpdate(0, this.unacked));
-      this.unacked = 0;
-    }
+    this.creditConnection();
     const s = this.streams.get(id);
     if (s === undefined) {
       if (id > this.lastStreamId) throw protocolError('DATA on an idle stream');
-      return; // a stream that is over: its data is dropped
+      // Frames the peer sent before it saw our RST_STREAM are ignored (RFC 9113 §5.1).
+      if (!this.recentResets.has(id)) this.refuseClosed(id);
+      return;
     }
     if (s.remoteEnded) {
       this.resetStream(s, H2.STREAM_CLOSED);
       return;
     }
+    s.recvWindow -= payload.length;
+    if (s.recvWindow < 0) {
+      this.resetStream(s, H2.FLOW_CONTROL_ERROR);
+      return;
+    }
     const end = (flags & F_END_STREAM) !== 0;
+    if (s.contentLength >= 0) {
+      // A body that disagrees with its content-length is malformed (RFC 9113 §8.1.1).
+      s.received += data.length;
+      if (s.received > s.contentLength || (end && s.received !== s.contentLength)) {
+        this.resetStream(s, H2.PROTOCOL_ERROR);
+        return;
+      }
+    }
     if (!end) {
       s.unacked += payload.length;
-      if (s.unacked >= STREAM_TOPUP) {
-        this.queue(this.windowUpdate(id, s.unacked));
-        s.unacked = 0;
-      }
+      this.creditStream(s);
     }
     if (data.length > 0) s.onData?.(data);
     if (end && !s.closed) this.remoteEnd(s);
+  }
+
+  /** A frame on a stream that ended both ways: the stream error RFC 9113 §5.1 asks for. */
+  private refuseClosed(id: number): void {
+    this.queueControl(this.rstFrame(id, H2.STREAM_CLOSED));
+    this.recentResets.add(id);
   }
 
   private remoteEnd(s: H2Stream): void {
@@ -576,22 +372,34 @@ export class H2Connection implements StreamOwner {
 
   private onHeaders(flags: number, id: number, payload: Buffer): void {
     if (id === 0 || (id & 1) === 0) throw protocolError(`HEADERS on stream ${id}`);
+    if (flags & F_PRIORITY && payload.length >= ((flags & F_PADDED) !== 0 ? 6 : 5)) {
+      const dep = payload.readUInt32BE(flags & F_PADDED ? 1 : 0) & 0x7fffffff;
+      if (dep === id) throw protocolError(`stream ${id} depends on itself`);
+    }
     const frag = this.unpad(flags, payload, flags & F_PRIORITY ? 5 : 0);
     const endStream = (flags & F_END_STREAM) !== 0;
     if (flags & F_END_HEADERS) return this.onHeaderBlock(id, endStream, frag);
-    this.block = { id, endStream, parts: [frag], bytes: frag.length };
+    const buf = Buffer.allocUnsafe(Math.max(frag.length * 2, 1024));
+    frag.copy(buf);
+    this.block = { id, endStream, buf, len: frag.length, charged: HEADER_BYTES + frag.length };
   }
 
   private onContinuation(flags: number, id: number, payload: Buffer): void {
     const b = this.block;
     if (b === null || b.id !== id) throw protocolError('CONTINUATION without a header block');
-    b.parts.push(payload);
-    b.bytes += payload.length;
-    if (b.bytes > MAX_HEADER_BLOCK)
+    b.charged += HEADER_BYTES + payload.length;
+    if (b.charged > MAX_HEADER_BLOCK)
       throw new ConnectionError(H2.ENHANCE_YOUR_CALM, 'header block too large');
+    if (b.len + payload.length > b.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.min(MAX_HEADER_BLOCK, 2 * (b.len + payload.length)));
+      b.buf.copy(grown, 0, 0, b.len);
+      b.buf = grown;
+    }
+    payload.copy(b.buf, b.len);
+    b.len += payload.length;
     if (!(flags & F_END_HEADERS)) return;
     this.block = null;
-    this.onHeaderBlock(id, b.endStream, Buffer.concat(b.parts, b.bytes));
+    this.onHeaderBlock(id, b.endStream, b.buf.subarray(0, b.len));
   }
 
   private onHeaderBlock(id: number, endStream: boolean, block: Buffer): void {
@@ -605,33 +413,42 @@ export class H2Connection implements StreamOwner {
     const existing = this.streams.get(id);
     if (existing !== undefined) {
       // Trailers from the client: gRPC clients send none, but they end the request stream.
-      if (!endStream || existing.remoteEnded) this.resetStream(existing, H2.PROTOCOL_ERROR);
+      if (!endStream || existing.remoteEnded || !validTrailers(fields))
+        this.resetStream(existing, H2.PROTOCOL_ERROR);
       else this.remoteEnd(existing);
       return;
     }
-    // A late header block for a stream that is over (we answered and reset it): dropped, like
-    // its DATA. Its HPACK state was applied above.
-    if (id <= this.lastStreamId) return;
+    if (id <= this.lastStreamId) {
+      // Frames the peer sent before it saw our RST_STREAM are ignored (RFC 9113 §5.1); a new
+      // stream must have a higher ID than every stream before it (§5.1.1).
+      if (this.recentResets.has(id)) return;
+      throw protocolError(
+        `HEADERS on stream ${id}, not above the last stream ${this.lastStreamId}`,
+      );
+    }
     this.lastStreamId = id;
-    if (this.goingAway || this.streams.size >= this.opts.maxConcurrentStreams) {
-      this.queue(this.rstFrame(id, H2.REFUSED_STREAM));
+    if (this.goingAway || this.streams.size + this.endedUnseen >= this.opts.maxConcurrentStreams) {
+      this.queueControl(this.rstFrame(id, H2.REFUSED_STREAM));
+      this.recentResets.add(id);
       return;
     }
-    const headers: RequestHeaders = {};
-    let regular = false;
-    let bad = false;
-    for (const f of fields) {
-      const name = f.name;
-      if (name.charCodeAt(0) === 0x3a) {
-        if (regular) bad = true; // pseudo-header after a regular one
-      } else regular = true;
-      if (headers[name] === undefined) headers[name] = f.value;
-    }
-    if (bad || headers[':method'] === undefined || headers[':path'] === undefined) {
-      this.queue(this.rstFrame(id, H2.PROTOCOL_ERROR));
+    const headers = requestHeaders(fields);
+    if (typeof headers === 'string') {
+      this.opts.onError(`malformed request on stream ${id}: ${headers}`);
+      this.queueControl(this.rstFrame(id, H2.PROTOCOL_ERROR));
+      this.recentResets.add(id);
       return;
     }
-    const s = new H2Stream(this, id, this.peerInitialWindow);
+    const s = new H2Stream(this, id, this.peerInitialWindow, this.opts.streamWindow);
+    const cl = headers['content-length'];
+    if (cl !== undefined) {
+      s.contentLength = /^\d{1,15}$/.test(cl) ? Number(cl) : -2;
+      if (s.contentLength === -2 || (endStream && s.contentLength !== 0)) {
+        this.queueControl(this.rstFrame(id, H2.PROTOCOL_ERROR));
+        this.recentResets.add(id);
+        return;
+      }
+    }
     s.remoteEnded = endStream;
     this.streams.set(id, s);
     this.opts.onStream(s, headers);
@@ -641,12 +458,31 @@ export class H2Connection implements StreamOwner {
     }
   }
 
+  private onPriority(id: number, payload: Buffer): void {
+    if (id === 0) throw protocolError('PRIORITY on stream 0');
+    if (payload.length !== 5) {
+      // A stream error (RFC 9113 §6.3): the stream, if there is one, is reset.
+      const s = this.streams.get(id);
+      if (s !== undefined) this.resetStream(s, H2.FRAME_SIZE_ERROR);
+      else this.queueControl(this.rstFrame(id, H2.FRAME_SIZE_ERROR));
+      return;
+    }
+    if ((payload.readUInt32BE(0) & 0x7fffffff) === id) {
+      const s = this.streams.get(id);
+      if (s !== undefined) this.resetStream(s, H2.PROTOCOL_ERROR);
+      else this.queueControl(this.rstFrame(id, H2.PROTOCOL_ERROR));
+    }
+  }
+
   private onReset(id: number, payload: Buffer): void {
     if (id === 0) throw protocolError('RST_STREAM on stream 0');
     if (payload.length !== 4) throw frameSizeError('RST_STREAM size');
     if (id > this.lastStreamId) throw protocolError('RST_STREAM on an idle stream');
     const s = this.streams.get(id);
     if (s === undefined) return;
+    // A stream reset while we still serve it: the work was for nothing (rapid reset).
+    if (!this.resets.take())
+      throw new ConnectionError(H2.ENHANCE_YOUR_CALM, 'too many streams reset by the client');
     s.localEnded = true; // no RST back
     this.removeStream(s);
   }
@@ -669,16 +505,23 @@ export class H2Connection implements StreamOwner {
           );
         const delta = value - this.peerInitialWindow;
         this.peerInitialWindow = value;
-        for (const s of this.streams.values()) s.sendWindow += delta;
+        for (const s of this.streams.values()) {
+          s.sendWindow += delta;
+          if (s.sendWindow > MAX_WINDOW)
+            throw new ConnectionError(H2.FLOW_CONTROL_ERROR, 'stream window overflow');
+        }
       } else if (key === S_MAX_FRAME_SIZE) {
         if (value < MAX_FRAME || value > 0xffffff)
           throw protocolError('SETTINGS_MAX_FRAME_SIZE out of range');
         this.peerMaxFrame = value;
+      } else if (key === 0x2) {
+        // SETTINGS_ENABLE_PUSH: only 0 or 1 (RFC 9113 §6.5.2).
+        if (value > 1) throw protocolError('SETTINGS_ENABLE_PUSH out of range');
       } else if (key === S_HEADER_TABLE_SIZE) {
         // Our encoder never uses the dynamic table, so any size suits it.
       }
     }
-    this.queue(frame(T_SETTINGS, F_ACK, 0));
+    this.queueControl(SETTINGS_ACK);
     this.unblock();
   }
 
@@ -691,7 +534,9 @@ export class H2Connection implements StreamOwner {
       cb?.(true);
       return;
     }
-    this.queue(frame(T_PING, F_ACK, 0, payload));
+    this.queueControl(frame(T_PING, F_ACK, 0, payload));
+    // grpc-go's answer to a client that pings more often than its policy allows.
+    if (!this.pings.onPing(this.streams.size)) this.fail(H2.ENHANCE_YOUR_CALM, 'too_many_pings');
   }
 
   private onWindowUpdate(id: number, payload: Buffer): void {
@@ -706,21 +551,15 @@ export class H2Connection implements StreamOwner {
       return;
     }
     const s = this.streams.get(id);
-    if (s === undefined) return;
+    if (s === undefined) {
+      if (id > this.lastStreamId) throw protocolError('WINDOW_UPDATE on an idle stream');
+      return;
+    }
     if (inc === 0 || s.sendWindow + inc > MAX_WINDOW) {
       this.resetStream(s, inc === 0 ? H2.PROTOCOL_ERROR : H2.FLOW_CONTROL_ERROR);
       return;
     }
     s.sendWindow += inc;
     if (s.queue.length > 0) this.pump(s);
-  }
-
-  /** Sends what the windows now allow, streams in the order they blocked. */
-  private unblock(): void {
-    if (this.blocked.size === 0) return;
-    for (const s of [...this.blocked]) {
-      if (this.sendWindow <= 0) break;
-      this.pump(s);
-    }
   }
 }

@@ -1,40 +1,39 @@
 /**
  * gRPC over our own HTTP/2 framing (h2-conn.ts): the default transport.
  *
- * Same gRPC semantics as h2-transport.ts (which serves them on node:http2 and stays selectable
- * with --grpc-transport=h2): POST to /package.Service/Method with content-type
- * application/grpc*, length-prefixed messages across DATA frames, unary, server-streaming and
- * bidirectional calls, status in trailers (trailers-only for errors before any message),
- * percent-encoded grpc-message, grpc-go's texts for refused messages, cancellation by RST_STREAM
- * or connection loss, keepalive pings and a graceful GOAWAY at shutdown. Not implemented, as
- * there: message compression (UNIMPLEMENTED, grpc-go's text), the grpc-timeout deadline itself
- * (a malformed value resets the stream as grpc-go does) and a keepalive ping policy.
+ * POST to /package.Service/Method with content-type application/grpc*, length-prefixed
+ * messages across DATA frames, unary, server-streaming and bidirectional calls, status in
+ * trailers (trailers-only for errors before any message), percent-encoded grpc-message,
+ * grpc-go's texts for refused messages, cancellation by RST_STREAM or connection loss,
+ * grpc-timeout deadlines, keepalive pings (ours, and grpc-go's policy for the client's) and a
+ * graceful GOAWAY at shutdown. Message compression is refused (UNIMPLEMENTED, grpc-go's text).
  *
  * What it saves: a unary call is one header-block decode, one request decode, and one buffer --
  * pre-encoded response headers, the DATA frame, pre-encoded trailers -- joined with every other
  * frame of the tick into one socket write. No per-call stream objects, header maps or native
- * round trips. Any `:authority` is accepted (grpc-go sends whole URLs there; nghttp2 refuses
- * them, which the front works around for the node:http2 transport).
+ * round trips. Any `:authority` is accepted (grpc-go sends whole URLs there, as etcd's Go
+ * server accepts).
  */
 import type { Duplex } from 'node:stream';
-import { Code } from '../errors.js';
-import { callStatus, dispatchUnary, StreamingCall, type CallInput } from './grpc-call.js';
-import { encodeFrame, encodeGrpcMessage, FrameReader } from './grpc-frame.js';
+import { Code, RpcError } from '../../errors.js';
+import { callStatus, dispatchUnary, StreamingCall, type CallInput } from '../grpc/call.js';
+import { encodeFrame, encodeGrpcMessage, FrameReader } from '../grpc/framing.js';
 import {
   CUT_MESSAGE,
+  DEADLINE_TEXT,
   GRPC,
   NO_MESSAGE,
+  parseTimeout,
   Routes,
   SESSION_WINDOW,
   STREAM_BUFFER_LIMIT,
   STREAM_WINDOW,
-  TIMEOUT_RE,
   type Route,
-} from './grpc-routes.js';
+} from '../grpc/routes.js';
 import { H2, H2Connection, type H2Stream, type RequestHeaders } from './h2-conn.js';
 import { encodeHeaderBlock, type HeaderField } from './hpack.js';
-import type { ServiceHandlers, UnaryHandler } from './rpc.js';
-import type { Transport, TransportLogger, TransportOptions } from './transport.js';
+import type { ServiceHandlers, UnaryHandler } from '../../api/rpc.js';
+import type { Transport, TransportLogger, TransportOptions } from '../transport.js';
 
 const block = (fields: [string, string][]): Buffer =>
   encodeHeaderBlock(fields.map(([name, value]): HeaderField => ({ name, value })));
@@ -44,7 +43,6 @@ const OK_TRAILERS = block([
   ['grpc-status', '0'],
   ['grpc-message', ''],
 ]);
-const UNSUPPORTED_MEDIA = block([[':status', '415']]);
 
 /** Response header blocks by request content-type (grpc-go echoes application/grpc+proto, …). */
 const heads = new Map<string, Buffer>();
@@ -80,8 +78,20 @@ function trailersOnly(s: H2Stream, code: number, details: string, ct = GRPC): vo
   );
 }
 
+/** grpc-go's test: application/grpc, alone or followed by '+' or ';' (a subtype, parameters). */
+function isGrpcContentType(ct: string): boolean {
+  if (!ct.startsWith(GRPC)) return false;
+  const next = ct.charCodeAt(GRPC.length);
+  return Number.isNaN(next) || next === 0x2b || next === 0x3b;
+}
+
+/** grpc-go answers with application/grpc plus the request's subtype: what follows '+' or ';'. */
+function responseContentType(reqCt: string): string {
+  if (reqCt.length <= GRPC.length + 1) return GRPC;
+  return reqCt.charCodeAt(GRPC.length) === 0x2b ? reqCt : `${GRPC}+${reqCt.slice(GRPC.length + 1)}`;
+}
+
 export class WireTransport implements Transport {
-  readonly ownsHttp2 = true;
   private readonly opts: TransportOptions;
   private readonly log: TransportLogger;
   private readonly routes = new Routes();
@@ -106,6 +116,7 @@ export class WireTransport implements Transport {
       maxConcurrentStreams: this.opts.maxConcurrentStreams,
       streamWindow: STREAM_WINDOW,
       connectionWindow: SESSION_WINDOW,
+      keepaliveMinTimeMs: this.opts.keepaliveMinTimeMs,
       onStream: (s, headers) => this.onStream(s, headers),
       onError: (message) => this.log.debug({ err: message }, 'client HTTP/2 connection error'),
     });
@@ -151,20 +162,25 @@ export class WireTransport implements Transport {
     });
   }
 
+  /** In grpc-go's order: content-type, grpc-timeout, the method, the encoding. */
   private onStream(s: H2Stream, headers: RequestHeaders): void {
+    const reqCt = headers['content-type'];
+    // Not a gRPC request: grpc-go resets the stream without an answer.
+    if (headers[':method'] !== 'POST' || reqCt === undefined || !isGrpcContentType(reqCt))
+      return s.reset(H2.PROTOCOL_ERROR);
+    const ct = responseContentType(reqCt);
+    const timeout = headers['grpc-timeout'];
+    let deadlineMs = Infinity;
+    if (timeout !== undefined) {
+      deadlineMs = parseTimeout(timeout);
+      // grpc-go refuses the stream itself (RST_STREAM), sending no status.
+      if (Number.isNaN(deadlineMs)) return s.reset(H2.PROTOCOL_ERROR);
+    }
     const path = headers[':path']!;
     const route = this.routes.get(path);
-    if (route === undefined) return trailersOnly(s, Code.UNIMPLEMENTED, this.routes.unknown(path));
-    const ct = headers['content-type'];
-    if (headers[':method'] !== 'POST' || ct === undefined || !ct.startsWith('application/grpc')) {
-      s.end(UNSUPPORTED_MEDIA);
-      return;
-    }
-    const timeout = headers['grpc-timeout'];
-    if (timeout !== undefined && !TIMEOUT_RE.test(timeout)) {
-      // grpc-go refuses the stream itself (RST_STREAM PROTOCOL_ERROR), sending no status.
-      s.reset(H2.PROTOCOL_ERROR);
-      return;
+    if (route === undefined) {
+      const st = this.routes.unknown(path);
+      return trailersOnly(s, st.code, st.details, ct);
     }
     const enc = headers['grpc-encoding'];
     if (enc !== undefined && enc !== 'identity') {
@@ -177,8 +193,11 @@ export class WireTransport implements Transport {
     }
     if (route.unimplemented !== null)
       return trailersOnly(s, Code.UNIMPLEMENTED, route.unimplemented, ct);
-    if (route.unary !== null) this.unary(s, headers, route, route.unary, ct);
-    else new WireCall(this, s, headers, route, ct).start();
+    // A deadline already past (under a millisecond): answered before any work, as grpc-go's
+    // context is done before the handler looks.
+    if (deadlineMs < 1) return trailersOnly(s, Code.DEADLINE_EXCEEDED, DEADLINE_TEXT, ct);
+    if (route.unary !== null) this.unary(s, headers, route, route.unary, ct, deadlineMs);
+    else new WireCall(this, s, headers, route, ct, deadlineMs).start();
   }
 
   private unary(
@@ -187,14 +206,24 @@ export class WireTransport implements Transport {
     route: Route,
     fn: UnaryHandler,
     ct: string,
+    deadlineMs: number,
   ): void {
     let reader: FrameReader | null = null;
     let got = false;
+    let timer: NodeJS.Timeout | null = null;
+    if (deadlineMs < 2 ** 31) {
+      // A call still running at its deadline gets grpc-go's status; its result is dropped.
+      timer = setTimeout(
+        () => trailersOnly(s, Code.DEADLINE_EXCEEDED, DEADLINE_TEXT, ct),
+        deadlineMs,
+      );
+      s.onClose(() => clearTimeout(timer!));
+    }
     const onMessage = (msg: Buffer): void => {
       if (got) return;
       got = true;
       dispatchUnary(route, fn, headers, msg, this.opts.slowRequestMs, this.log, {
-        cancelled: () => s.closed,
+        cancelled: () => s.closed || s.headersSent,
         fail: (err) => this.fail(s, err, route.path, ct),
         respond: (frame) => s.respondOnce(headBlock(ct), frame, OK_TRAILERS),
       });
@@ -240,11 +269,26 @@ class WireCall extends StreamingCall {
   private readonly s: H2Stream;
   private readonly ct: string;
 
-  constructor(t: WireTransport, s: H2Stream, headers: RequestHeaders, route: Route, ct: string) {
+  constructor(
+    t: WireTransport,
+    s: H2Stream,
+    headers: RequestHeaders,
+    route: Route,
+    ct: string,
+    deadlineMs: number,
+  ) {
     super(route, headers, t.maxReceiveBytes);
     this.t = t;
     this.s = s;
     this.ct = ct;
+    if (deadlineMs < 2 ** 31) {
+      // etcd's streaming handlers return the context's error, which grpc-go sends as Unknown.
+      const timer = setTimeout(
+        () => this.end(new RpcError(Code.UNKNOWN, DEADLINE_TEXT)),
+        deadlineMs,
+      );
+      s.onClose(() => clearTimeout(timer));
+    }
   }
 
   protected listen(input: CallInput): void {

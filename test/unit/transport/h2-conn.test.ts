@@ -1,16 +1,21 @@
-// Our HTTP/2 server connection (src/api/h2-conn.ts) against node:http2's client (an independent
+// Our HTTP/2 server connection (src/transport/wire/h2-conn.ts) against node:http2's client (an independent
 // HTTP/2 implementation: nghttp2) and against hand-written frames: flow control in both
 // directions, many streams, resets, SETTINGS, PING, CONTINUATION and padding, GOAWAY, the errors
 // that close a connection, and the drain signal streaming calls use for backpressure.
 //
-// Run: npx tsc -p . && node --test dist/test/unit/api/h2-conn.test.js
+// Run: npx tsc -p . && node --test dist/test/unit/transport/h2-conn.test.js
 
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { H2, H2Connection, type H2ConnOptions, type H2Stream } from '../../../src/api/h2-conn.js';
-import { encodeHeaderBlock } from '../../../src/api/hpack.js';
+import {
+  H2,
+  H2Connection,
+  type H2ConnOptions,
+  type H2Stream,
+} from '../../../src/transport/wire/h2-conn.js';
+import { encodeHeaderBlock } from '../../../src/transport/wire/hpack.js';
 import { h2Frame, RawH2, type RawFrame } from '../../helpers/raw-h2.js';
 
 const RESPONSE = encodeHeaderBlock([
@@ -273,6 +278,7 @@ describe('h2-conn with hand-written frames', { timeout: 20_000 }, () => {
     const c = await RawH2.connect(t, srv.port);
     const block = encodeHeaderBlock([
       { name: ':method', value: 'POST' },
+      { name: ':scheme', value: 'http' },
       { name: ':path', value: '/split' },
       { name: ':authority', value: 'http://whole.url:2379/' },
       { name: 'x-meta', value: 'v'.repeat(100) },
@@ -310,6 +316,7 @@ describe('h2-conn with hand-written frames', { timeout: 20_000 }, () => {
     const c = await RawH2.connect(t, srv.port);
     const block = encodeHeaderBlock([
       { name: ':method', value: 'POST' },
+      { name: ':scheme', value: 'http' },
       { name: ':path', value: '/open' },
     ]);
     // Three streams left open (no END_STREAM): the third is over the limit of 2.
@@ -350,6 +357,7 @@ describe('h2-conn with hand-written frames', { timeout: 20_000 }, () => {
     const c = await RawH2.connect(t, srv.port);
     const block = encodeHeaderBlock([
       { name: ':method', value: 'POST' },
+      { name: ':scheme', value: 'http' },
       { name: ':path', value: '/window' },
     ]);
     const zeroWindow = Buffer.alloc(6);
@@ -376,32 +384,212 @@ describe('h2-conn with hand-written frames', { timeout: 20_000 }, () => {
   });
 });
 
+const REQ = (path: string, extra: { name: string; value: string }[] = []): Buffer =>
+  encodeHeaderBlock([
+    { name: ':method', value: 'POST' },
+    { name: ':scheme', value: 'http' },
+    { name: ':path', value: path },
+    ...extra,
+  ]);
+
+describe('h2-conn strictness (RFC 9113, RFC 7541)', { timeout: 20_000 }, () => {
+  let srv: Served;
+  before(async () => {
+    // Streams stay open until the client ends them: the echo answers after END_STREAM.
+    srv = await serve(echo(1), { streamWindow: 65535 });
+  });
+  after(() => srv.close());
+
+  const rstOn = async (c: RawH2, id: number): Promise<number> =>
+    (
+      await c.frame((f) => f.type === 3 && f.stream === id, `RST_STREAM on ${id}`)
+    ).payload.readUInt32BE(0);
+  const goAway = async (c: RawH2): Promise<number> => {
+    const code = goAwayCode(await c.frame((f) => f.type === 7, 'GOAWAY'));
+    await c.until(() => c.ended, 'the connection to close');
+    return code;
+  };
+
+  test('a new stream with an ID below one already used is a connection error', async (t) => {
+    const c = await RawH2.connect(t, srv.port);
+    c.send(PREFACE, SETTINGS, h2Frame(1, 0x4, 5, REQ('/a')), h2Frame(1, 0x4, 3, REQ('/b')));
+    assert.equal(await goAway(c), H2.PROTOCOL_ERROR);
+  });
+
+  test('DATA beyond the stream window resets the stream; beyond the connection window, GOAWAY', async (t) => {
+    // The answer is never read (the client's window is 0), so the server holds back credit.
+    const stuck = await serve(
+      (st) => {
+        st.respond(RESPONSE);
+        st.write(Buffer.alloc(100_000));
+      },
+      { streamWindow: 65535 },
+    );
+    const zeroWindow = Buffer.alloc(6);
+    zeroWindow.writeUInt16BE(4, 0);
+    const chunk = Buffer.alloc(16384);
+    try {
+      const c = await RawH2.connect(t, stuck.port);
+      // 65535 of window; five 16 KiB frames are 81920 bytes.
+      c.send(
+        PREFACE,
+        h2Frame(4, 0, 0, zeroWindow),
+        h2Frame(1, 0x4, 1, REQ('/w')),
+        ...Array.from({ length: 5 }, () => h2Frame(0, 0, 1, chunk)),
+      );
+      assert.equal(await rstOn(c, 1), H2.FLOW_CONTROL_ERROR);
+      assert.ok(!c.frames.some((f) => f.type === 8 && f.stream === 1), 'no credit for stream 1');
+    } finally {
+      await stuck.close();
+    }
+    // Answers piling up past the write backlog hold back the connection's credit too.
+    const small = await serve(
+      (st) => {
+        st.respond(RESPONSE);
+        st.write(Buffer.alloc(100_000));
+      },
+      { streamWindow: 1 << 20, connectionWindow: 65535, maxWriteBacklog: 50_000 },
+    );
+    try {
+      const d = await RawH2.connect(t, small.port);
+      d.send(
+        PREFACE,
+        h2Frame(4, 0, 0, zeroWindow),
+        h2Frame(1, 0x4, 1, REQ('/w')),
+        ...Array.from({ length: 5 }, () => h2Frame(0, 0, 1, chunk)),
+      );
+      assert.equal(await goAway(d), H2.FLOW_CONTROL_ERROR);
+    } finally {
+      await small.close();
+    }
+  });
+
+  test('an HPACK table size update above the 4096 we advertise is a compression error', async (t) => {
+    const c = await RawH2.connect(t, srv.port);
+    // 001xxxxx with 4097: 0x3f, then 4066 as 0xe2 0x1f.
+    const block = Buffer.concat([Buffer.from([0x3f, 0xe2, 0x1f]), REQ('/t')]);
+    c.send(PREFACE, SETTINGS, h2Frame(1, 0x5, 1, block));
+    assert.equal(await goAway(c), H2.COMPRESSION_ERROR);
+  });
+
+  test('malformed requests are reset with PROTOCOL_ERROR and the connection goes on', async (t) => {
+    const c = await RawH2.connect(t, srv.port);
+    const bad: Buffer[] = [
+      REQ('/u', [{ name: 'X-Upper', value: 'v' }]),
+      encodeHeaderBlock([
+        { name: ':method', value: 'POST' },
+        { name: ':path', value: '/no-scheme' },
+      ]),
+      REQ('/c', [{ name: 'connection', value: 'keep-alive' }]),
+      REQ('/te', [{ name: 'te', value: 'gzip' }]),
+      REQ('/p', [{ name: ':status', value: '200' }]),
+      REQ(''),
+      REQ('/cl', [{ name: 'content-length', value: '5' }]),
+    ];
+    c.send(PREFACE, SETTINGS);
+    let id = 1;
+    for (const b of bad) {
+      c.send(h2Frame(1, 0x5, id, b));
+      assert.equal(await rstOn(c, id), H2.PROTOCOL_ERROR, `stream ${id}`);
+      id += 2;
+    }
+    // content-length that disagrees with the body
+    c.send(
+      h2Frame(1, 0x4, id, REQ('/cl', [{ name: 'content-length', value: '3' }])),
+      h2Frame(0, 0x1, id, Buffer.from('four')),
+    );
+    assert.equal(await rstOn(c, id), H2.PROTOCOL_ERROR, 'content-length mismatch');
+    id += 2;
+    // A well-formed request on the same connection is still served.
+    c.send(h2Frame(1, 0x4, id, REQ('/fine')), h2Frame(0, 0x1, id, Buffer.from('ok')));
+    const data = await c.frame((f) => f.type === 0 && f.stream === id, 'the answer');
+    assert.equal(data.payload.toString(), 'ok');
+    c.socket.destroy();
+  });
+
+  test('PRIORITY of the wrong length resets the stream; WINDOW_UPDATE on an idle stream is fatal', async (t) => {
+    const c = await RawH2.connect(t, srv.port);
+    c.send(PREFACE, SETTINGS, h2Frame(1, 0x4, 1, REQ('/p')), h2Frame(2, 0, 1, Buffer.alloc(4)));
+    assert.equal(await rstOn(c, 1), H2.FRAME_SIZE_ERROR);
+    c.send(h2Frame(8, 0, 9, Buffer.from([0, 0, 0, 1])));
+    assert.equal(await goAway(c), H2.PROTOCOL_ERROR);
+  });
+
+  test('PINGs: three in a row with nothing sent between them end the connection', async (t) => {
+    const c = await RawH2.connect(t, srv.port);
+    const ping = h2Frame(6, 0, 0, Buffer.from('12345678'));
+    c.send(PREFACE, SETTINGS, ping, ping, ping);
+    await c.until(() => c.frames.filter((f) => f.type === 6).length === 3, 'three PING ACKs');
+    assert.ok(!c.frames.some((f) => f.type === 7), 'two strikes are allowed');
+    c.send(ping);
+    const ga = await c.frame((f) => f.type === 7, 'GOAWAY');
+    assert.equal(goAwayCode(ga), H2.ENHANCE_YOUR_CALM);
+    assert.equal(ga.payload.subarray(8).toString(), 'too_many_pings');
+  });
+
+  test('a PING after the server sent HEADERS or DATA is not a strike', async (t) => {
+    const c = await RawH2.connect(t, srv.port);
+    const ping = h2Frame(6, 0, 0, Buffer.from('12345678'));
+    c.send(PREFACE, SETTINGS);
+    for (let i = 0, id = 1; i < 6; i++, id += 2) {
+      c.send(ping, h2Frame(1, 0x4, id, REQ('/x')), h2Frame(0, 0x1, id, Buffer.from('y')));
+      await c.frame((f) => f.type === 1 && f.stream === id && (f.flags & 1) === 1, `answer ${id}`);
+    }
+    assert.ok(!c.frames.some((f) => f.type === 7), 'no GOAWAY');
+    c.socket.destroy();
+  });
+
+  test('resets of streams still being served are budgeted: past the burst, GOAWAY', async (t) => {
+    const hold = await serve(() => undefined, { resetBurst: 50, resetsPerSecond: 1 });
+    try {
+      const c = await RawH2.connect(t, hold.port);
+      const frames: Buffer[] = [PREFACE, SETTINGS];
+      for (let i = 0, id = 1; i < 60; i++, id += 2)
+        frames.push(h2Frame(1, 0x4, id, REQ('/r')), h2Frame(3, 0, id, Buffer.from([0, 0, 0, 8])));
+      c.send(...frames);
+      const ga = await c.frame((f) => f.type === 7, 'GOAWAY');
+      assert.equal(goAwayCode(ga), H2.ENHANCE_YOUR_CALM);
+      assert.equal(ga.payload.readUInt32BE(0), 101, 'the last stream taken: the 51st');
+    } finally {
+      await hold.close();
+    }
+  });
+
+  test('HEADERS + CONTINUATION: fragments are charged a frame header each; too many end it', async (t) => {
+    const c = await RawH2.connect(t, srv.port);
+    const empty = h2Frame(9, 0, 1);
+    const many = Buffer.concat(Array.from({ length: 120_000 }, () => empty));
+    c.send(PREFACE, SETTINGS, h2Frame(1, 0, 1, REQ('/big').subarray(0, 2)), many);
+    const ga = await c.frame((f) => f.type === 7, 'GOAWAY');
+    assert.equal(goAwayCode(ga), H2.ENHANCE_YOUR_CALM);
+  });
+});
+
 describe('h2-conn write backlog', { timeout: 30_000 }, () => {
-  test('a client that sends without reading stops being read once the backlog passes the limit', async () => {
+  test('a client that sends without reading stops being read once answers pile up', async () => {
     const srv = await serve(echo(1), { maxWriteBacklog: 64 * 1024 });
     const socket = net.connect(srv.port, '127.0.0.1');
     await new Promise((r) => socket.once('connect', r));
     try {
-      socket.pause(); // not read: every PING ACK stays with the server once kernel buffers fill
+      socket.pause(); // not read: every SETTINGS ACK stays with the server once kernel buffers fill
       const n = 1_000_000;
-      const ping = h2Frame(6, 0, 0, Buffer.from('12345678'));
-      const pings = Buffer.alloc(n * ping.length);
-      for (let i = 0; i < n; i++) ping.copy(pings, i * ping.length);
-      socket.write(Buffer.concat([PREFACE, SETTINGS]));
-      socket.write(pings); // 17 MB of PINGs: far more ACKs than loopback buffers hold
+      const settings = h2Frame(4, 0, 0, Buffer.from([0, 2, 0, 0, 0, 0])); // ENABLE_PUSH 0
+      const many = Buffer.alloc(n * settings.length);
+      for (let i = 0; i < n; i++) settings.copy(many, i * settings.length);
+      socket.write(PREFACE);
+      socket.write(many); // 15 MB of SETTINGS: far more ACKs than loopback buffers hold
       await new Promise((r) => setTimeout(r, 1000));
       const backlog = srv.conns[0]!.backlog;
-      // Bounded by the limit plus what one read chunk produces; megabytes without the pause.
+      // Bounded by what one read chunk produces once the socket is full; megabytes without it.
       assert.ok(backlog < 256 * 1024, `server backlog ${backlog} bytes`);
-      assert.ok(backlog > 64 * 1024, `server backlog ${backlog} bytes: the limit was not reached`);
-      // Reading again drains it, and the connection is still whole: every PING is answered.
+      // Reading again drains it, and the connection is still whole: every SETTINGS is answered.
       let got = 0;
       socket.on('data', (d: Buffer) => (got += d.length));
       socket.resume();
-      const want = n * ping.length;
+      const want = n * 9; // one empty SETTINGS ACK each
       const deadline = Date.now() + 20_000;
       while (got < want) {
-        if (Date.now() > deadline) throw new Error(`only ${got} of ${want} bytes of PING ACKs`);
+        if (Date.now() > deadline) throw new Error(`only ${got} of ${want} bytes of SETTINGS ACKs`);
         await new Promise((r) => setTimeout(r, 20));
       }
     } finally {

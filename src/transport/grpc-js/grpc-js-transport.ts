@@ -1,13 +1,13 @@
 /**
- * The @grpc/grpc-js transport (`--experimental-grpc-transport grpc-js`): turns transport-neutral ServiceHandlers into grpc-js services with
- * protobufjs codecs (no proto-loader object conversion on the request path), maps errors once,
+ * The @grpc/grpc-js transport (`--grpc-transport grpc-js`): turns transport-neutral
+ * ServiceHandlers into grpc-js services with protobufjs codecs (no proto-loader object conversion on the request path), maps errors once,
  * and warns about slow requests.
  */
 import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
-import { Code, RpcError } from '../errors.js';
-import { serviceType } from './codec.js';
-import { callStatus } from './grpc-call.js';
+import { Code, RpcError } from '../../errors.js';
+import { serviceType } from '../../api/codec.js';
+import { callStatus } from '../grpc/call.js';
 import {
   EncodedFrame,
   runUnary,
@@ -15,9 +15,9 @@ import {
   type DuplexStream,
   type Handler,
   type ServiceHandlers,
-} from './rpc.js';
+} from '../../api/rpc.js';
 import type { Duplex } from 'node:stream';
-import type { Transport, TransportOptions } from './transport.js';
+import type { Transport, TransportOptions } from '../transport.js';
 
 export interface Logger {
   warn(obj: object, msg: string): void;

@@ -34,18 +34,25 @@ export class H2Stream {
   localEnded = false;
   /** Removed from the connection: ended both ways, reset, or the connection is gone. */
   closed = false;
+  /** Our receive window for this stream: what the peer may still send. */
+  recvWindow: number;
   /** Received bytes not yet credited back with WINDOW_UPDATE. */
   unacked = 0;
+  /** The request's content-length, or -1 without one (gRPC clients send none). */
+  contentLength = -1;
+  /** Request body bytes received, counted only when there is a content-length. */
+  received = 0;
   onData: ((chunk: Buffer) => void) | null = null;
   onEnd: (() => void) | null = null;
   private closeCbs: (() => void)[] = [];
   private drainCbs: (() => void)[] = [];
   private readonly conn: StreamOwner;
 
-  constructor(conn: StreamOwner, id: number, sendWindow: number) {
+  constructor(conn: StreamOwner, id: number, sendWindow: number, recvWindow: number) {
     this.conn = conn;
     this.id = id;
     this.sendWindow = sendWindow;
+    this.recvWindow = recvWindow;
   }
 
   /** Sends the response header block (no END_STREAM). */

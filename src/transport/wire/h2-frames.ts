@@ -3,6 +3,9 @@
  * builders for the frames the server side writes (h2-conn.ts).
  */
 
+/** What every HTTP/2 client sends first (RFC 9113 §3.4). */
+export const CLIENT_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
 export const HEADER_BYTES = 9;
 export const T_DATA = 0x0;
 export const T_HEADERS = 0x1;

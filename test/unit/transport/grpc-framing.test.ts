@@ -1,18 +1,18 @@
-// gRPC message framing used by the node:http2 transport: reassembly across DATA chunks,
+// gRPC message framing (src/transport/grpc/framing.ts): reassembly across DATA chunks,
 // refusal of compressed and oversized messages from their prefix, grpc-message encoding.
 //
-// Run: npx tsc -p . && node --test dist/test/unit/api/grpc-frame.test.js
+// Run: npx tsc -p . && node --test dist/test/unit/transport/grpc-framing.test.js
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RpcError } from '../../../src/errors.js';
 import { serviceType } from '../../../src/api/codec.js';
+import { frameBytes } from '../../../src/api/rpc.js';
 import {
   encodeFrame,
   encodeGrpcMessage,
-  frameBytes,
   FrameReader,
-} from '../../../src/api/grpc-frame.js';
+} from '../../../src/transport/grpc/framing.js';
 import { frame } from '../../helpers/grpc-frames.js';
 
 function collect(reader: FrameReader, chunks: Buffer[]): string[] {

@@ -1,11 +1,12 @@
 /**
- * What the client front (front.ts) and the composition root need from a gRPC transport. Three
- * implement it: wire-transport.ts (our gRPC layer on our own HTTP/2 framing, the default),
- * h2-transport.ts (the same gRPC layer on node:http2) and grpc-server.ts (@grpc/grpc-js, kept as
- * a fallback and as an oracle in tests).
+ * What the client front (front.ts) and the composition root need from a gRPC transport. Two
+ * implement it: wire/wire-transport.ts (gRPC on our own HTTP/2 framing, the default) and
+ * grpc-js/grpc-js-transport.ts (@grpc/grpc-js, kept as a fallback and as an oracle in tests).
+ * Transports serve the transport-neutral handlers of src/api (api/rpc.ts); handlers never
+ * import a transport.
  */
 import type { Duplex } from 'node:stream';
-import type { ServiceHandlers } from './rpc.js';
+import type { ServiceHandlers } from '../api/rpc.js';
 
 export interface TransportLogger {
   warn(obj: object, msg: string): void;
@@ -26,14 +27,11 @@ export interface TransportOptions {
   /** Server-to-client keepalive pings (etcd --grpc-keepalive-interval/-timeout). */
   keepaliveTimeMs: number;
   keepaliveTimeoutMs: number;
+  /** The client's pings may come this often (etcd --grpc-keepalive-min-time). */
+  keepaliveMinTimeMs: number;
 }
 
 export interface Transport {
-  /**
-   * The transport parses HTTP/2 itself and takes any `:authority`: the front hands it each
-   * connection as soon as the client preface is seen, without sniffing the first request.
-   */
-  readonly ownsHttp2?: boolean;
   /** Serves `fullName` (e.g. "etcdserverpb.KV"); methods without a handler answer UNIMPLEMENTED. */
   addService(fullName: string, handlers: ServiceHandlers): void;
   /** Serves one client connection: a socket whose first bytes are the HTTP/2 client preface. */
@@ -42,4 +40,4 @@ export interface Transport {
   shutdown(graceMs: number): Promise<void>;
 }
 
-export type TransportKind = 'wire' | 'h2' | 'grpc-js';
+export type TransportKind = 'wire' | 'grpc-js';

@@ -1,5 +1,5 @@
 /**
- * HPACK (RFC 7541) for the client front (front.ts): a full decoder (static and dynamic table,
+ * HPACK (RFC 7541) for our HTTP/2 connections (h2-conn.ts): a full decoder (static and dynamic table,
  * integers, string literals, Huffman) and an encoder that never touches the peer's dynamic table
  * (static-table indices and literals without indexing, no Huffman). Header names and values are
  * latin1 strings, so every octet survives a decode/encode round trip unchanged.
@@ -10,6 +10,11 @@ export interface HeaderField {
   value: string;
   /** Sent as "literal never indexed" (RFC 7541 §6.2.3); re-encoded the same way. */
   sensitive?: boolean;
+  /**
+   * The name or value breaks RFC 9113 §8.2.1 (uppercase or non-token name, NUL/CR/LF or
+   * surrounding whitespace in the value): the request is malformed. Set by the decoder.
+   */
+  invalid?: boolean;
 }
 
 /** A malformed header block: HTTP/2 COMPRESSION_ERROR, fatal for the connection. */
@@ -183,6 +188,37 @@ export function huffmanDecode(src: Uint8Array): string {
 interface Entry {
   name: string;
   value: string;
+  invalid?: boolean;
+}
+
+/** Octets a field name may hold (RFC 9113 §8.2.1: lowercase token characters). */
+const NAME_CHARS = (() => {
+  const ok = new Uint8Array(256);
+  for (const ch of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz") ok[ch.charCodeAt(0)] = 1;
+  return ok;
+})();
+
+/** A name a request may carry: token characters in lower case, a leading ':' for pseudo-headers. */
+function validName(name: string): boolean {
+  if (name.length === 0) return false;
+  for (let i = name.charCodeAt(0) === 0x3a ? 1 : 0; i < name.length; i++) {
+    if (NAME_CHARS[name.charCodeAt(i)] !== 1) return false;
+  }
+  return true;
+}
+
+/** RFC 9113 §8.2.1: no NUL, CR or LF, and no whitespace at either end. */
+function validValue(v: string): boolean {
+  const n = v.length;
+  if (n === 0) return true;
+  const first = v.charCodeAt(0);
+  const last = v.charCodeAt(n - 1);
+  if (first === 0x20 || first === 0x09 || last === 0x20 || last === 0x09) return false;
+  for (let i = 0; i < n; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 0 || c === 0x0a || c === 0x0d) return false;
+  }
+  return true;
 }
 
 const entrySize = (name: string, value: string): number => name.length + value.length + 32;
@@ -195,13 +231,14 @@ export class HpackDecoder {
 
   /**
    * @param maxTableSize SETTINGS_HEADER_TABLE_SIZE the peer's encoder starts with (4096).
-   * @param tableSizeLimit the largest size a dynamic table size update may ask for.
+   * @param tableSizeLimit the largest size a dynamic table size update may ask for: our
+   *   SETTINGS_HEADER_TABLE_SIZE, which we leave at its default 4096 (RFC 7541 §4.2).
    * @param maxListBytes decoded header list size (RFC 7540 §6.5.2 accounting) above which a block
    *   is rejected, bounding the memory a small block of indexed fields can expand to.
    */
   constructor(
     maxTableSize = 4096,
-    private readonly tableSizeLimit = 65536,
+    private readonly tableSizeLimit = 4096,
     private readonly maxListBytes = 1 << 20,
   ) {
     this.maxSize = maxTableSize;
@@ -222,9 +259,10 @@ export class HpackDecoder {
       if (b & 0x80) {
         const e = this.entry(readInt(cur, 7));
         field = { name: e.name, value: e.value };
+        if (e.invalid) field.invalid = true;
       } else if (b & 0x40) {
         field = this.literal(cur, 6);
-        this.insert(field.name, field.value);
+        this.insert(field);
       } else if (b & 0x20) {
         if (fields.length > 0)
           throw new HpackError('dynamic table size update after a header field');
@@ -247,8 +285,20 @@ export class HpackDecoder {
 
   private literal(cur: Cursor, prefix: number): HeaderField {
     const index = readInt(cur, prefix);
-    const name = index === 0 ? readString(cur) : this.entry(index).name;
-    return { name, value: readString(cur) };
+    let name: string;
+    let invalid: boolean;
+    if (index === 0) {
+      name = readString(cur);
+      invalid = !validName(name);
+    } else {
+      const e = this.entry(index);
+      name = e.name;
+      invalid = e.invalid === true;
+    }
+    const value = readString(cur);
+    const field: HeaderField = { name, value };
+    if (invalid || !validValue(value)) field.invalid = true;
+    return field;
   }
 
   private entry(index: number): Entry {
@@ -262,12 +312,14 @@ export class HpackDecoder {
     return e;
   }
 
-  private insert(name: string, value: string): void {
-    const size = entrySize(name, value);
+  private insert(f: HeaderField): void {
+    const size = entrySize(f.name, f.value);
     this.evict(size);
     // An entry larger than the table empties it and is not added (RFC 7541 §4.4).
     if (size > this.maxSize) return;
-    this.table.unshift({ name, value });
+    const e: Entry = { name: f.name, value: f.value };
+    if (f.invalid) e.invalid = true;
+    this.table.unshift(e);
     this.size += size;
   }
 
@@ -365,45 +417,4 @@ export function encodeHeaderBlock(fields: readonly HeaderField[]): Buffer {
     str(f.value);
   }
   return Buffer.from(bytes);
-}
-
-/**
- * Characters nghttp2 accepts in `:authority` and `host` (nghttp2_http.c VALID_AUTHORITY_CHARS:
- * RFC 3986 unreserved, sub-delims, '%', ':', '@', '[' and ']'). Anything else makes Node's HTTP/2
- * server reset the stream with PROTOCOL_ERROR before grpc-js sees it.
- */
-const AUTHORITY_CHARS = (() => {
-  const ok = new Uint8Array(256);
-  const set = "!$%&'()*+,-.:;=@[]_~";
-  for (let c = 0; c < 256; c++) {
-    const ch = String.fromCharCode(c);
-    if (/[A-Za-z0-9]/.test(ch) || set.includes(ch)) ok[c] = 1;
-  }
-  return ok;
-})();
-
-export function isValidAuthority(v: string): boolean {
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c > 255 || AUTHORITY_CHARS[c] === 0) return false;
-  }
-  return true;
-}
-
-/**
- * The host[:port] part of what a client put in `:authority`, for clients that send a whole URL
- * there (grpc-go's passthrough resolver with "http://127.0.0.1:2379" or "unix:///path"): the
- * scheme, path, query and fragment go, characters nghttp2 refuses are dropped, and an authority
- * left empty (a unix socket path) becomes "localhost".
- */
-export function sanitizeAuthority(v: string): string {
-  let s = v.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '');
-  const end = s.search(/[/?#]/);
-  if (end >= 0) s = s.slice(0, end);
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c <= 255 && AUTHORITY_CHARS[c] === 1) out += s[i];
-  }
-  return out === '' ? 'localhost' : out;
 }

@@ -4,10 +4,9 @@
  * split across DATA chunks and a chunk may hold several frames.
  */
 import type protobuf from 'protobufjs';
-import { Code, RpcError } from '../errors.js';
-import { EncodedFrame } from './rpc.js';
+import { Code, RpcError } from '../../errors.js';
+import { EncodedFrame, FRAME_PREFIX_BYTES as PREFIX_BYTES, frameBytes } from '../../api/rpc.js';
 
-const PREFIX_BYTES = 5;
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -110,21 +109,6 @@ export function encodeFrame(type: protobuf.Type, msg: object): Buffer {
   if (msg instanceof EncodedFrame) return msg.frame;
   const w = type.encode(msg) as unknown as { finish(shared?: boolean): Uint8Array };
   return frameBytes(w.finish(true));
-}
-
-/** A frame for a `len`-byte message: prefix written, message bytes left to the caller. */
-export function allocFrame(len: number): Buffer {
-  const out = Buffer.allocUnsafe(PREFIX_BYTES + len);
-  out[0] = 0;
-  out.writeUInt32BE(len, 1);
-  return out;
-}
-
-/** Frames an already encoded message. */
-export function frameBytes(body: Uint8Array): Buffer {
-  const out = allocFrame(body.length);
-  out.set(body, PREFIX_BYTES);
-  return out;
 }
 
 /**

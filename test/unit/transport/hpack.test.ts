@@ -1,18 +1,11 @@
 /**
- * The client front's HTTP/2 pieces without sockets: the HPACK decoder against RFC 7541 Appendix C,
- * the stateless encoder, the authority rules, the first-request sniffer and the header rewriter
- * (every chunking of the same byte stream must give the same output).
+ * HPACK without sockets (src/transport/wire/hpack.ts): the decoder against RFC 7541 Appendix C,
+ * its limits and the field validity it marks (RFC 9113 §8.2.1), and the stateless encoder.
  *
- * Run: npx tsc -p . && node --test dist/test/integration/front-hpack.test.js
+ * Run: npx tsc -p . && node --test dist/test/unit/transport/hpack.test.js
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  AuthorityRewriter,
-  CLIENT_PREFACE,
-  FirstRequestSniffer,
-  H2FramingError,
-} from '../../src/api/front-h2.js';
 import {
   decodeInteger,
   encodeHeaderBlock,
@@ -20,11 +13,8 @@ import {
   HpackError,
   huffmanCodes,
   huffmanDecode,
-  isValidAuthority,
-  sanitizeAuthority,
   type HeaderField,
-} from '../../src/api/hpack.js';
-import { h2Frame as frame } from '../helpers/raw-h2.js';
+} from '../../../src/transport/wire/hpack.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const pairs = (fields: HeaderField[]): [string, string][] => fields.map((f) => [f.name, f.value]);
@@ -49,52 +39,6 @@ function huffmanEncode(s: string): Buffer {
   }
   return out;
 }
-
-/** An HPACK string literal; `huffman` sets H. Lengths below 127 only. */
-function lit(s: string, huffman = false): Buffer {
-  const body = huffman ? huffmanEncode(s) : Buffer.from(s, 'latin1');
-  assert.ok(body.length < 127);
-  return Buffer.concat([Buffer.from([(huffman ? 0x80 : 0) | body.length]), body]);
-}
-
-interface Frame {
-  type: number;
-  flags: number;
-  stream: number;
-  payload: Buffer;
-}
-
-function parseFrames(buf: Buffer): Frame[] {
-  const out: Frame[] = [];
-  let off = 0;
-  while (off < buf.length) {
-    const len = buf.readUIntBE(off, 3);
-    out.push({
-      type: buf[off + 3]!,
-      flags: buf[off + 4]!,
-      stream: buf.readUInt32BE(off + 5),
-      payload: buf.subarray(off + 9, off + 9 + len),
-    });
-    off += 9 + len;
-  }
-  assert.equal(off, buf.length, 'output ends on a frame boundary');
-  return out;
-}
-
-/** Feeds `input` to a fresh rewriter in chunks of `size` bytes; returns the joined output. */
-function rewriteInChunks(input: Buffer, size: number, stripAck = false): Buffer {
-  const rw = new AuthorityRewriter(stripAck);
-  const out: Buffer[] = [];
-  for (let i = 0; i < input.length; i += size) out.push(...rw.push(input.subarray(i, i + size)));
-  return Buffer.concat(out);
-}
-
-const HEADERS = 0x1;
-const DATA = 0x0;
-const SETTINGS = 0x4;
-const PING = 0x6;
-const WINDOW_UPDATE = 0x8;
-const CONTINUATION = 0x9;
 
 void test('C.1: integers with N-bit prefixes', () => {
   assert.deepEqual(decodeInteger(hex('0a'), 0, 5), [10, 1]);
@@ -340,6 +284,7 @@ void test('decoder: malformed blocks are compression errors', () => {
     'be', // index 62 with an empty dynamic table
     '82 20', // table size update after a field
     '3fe2ff03', // table size update to 65537, above the limit
+    '3fe21f', // table size update to 4097: above the 4096 we advertise (the default)
     '4005 6162', // string shorter than its length
     '40', // literal without its name
   ];
@@ -375,199 +320,44 @@ void test('encoder: static indices and literals without indexing, never the dyna
   assert.equal(enc[2], 0x04, ':path: literal without indexing, static name 4');
   const d = new HpackDecoder();
   assert.deepEqual(
-    d.decode(enc),
+    d.decode(enc).map(({ invalid: _i, ...f }) => f),
     fields.map((f) => (f.sensitive ? f : { name: f.name, value: f.value })),
   );
   assert.deepEqual(d.dynamicTable(), { entries: [], size: 0 });
 });
 
-void test('authority: nghttp2 rule and the host:port fallback', () => {
-  for (const ok of ['127.0.0.1:2379', '[::1]:2379', 'localhost', '', 'user@host:1', 'a-b_c.d~e'])
-    assert.ok(isValidAuthority(ok), ok);
-  for (const bad of [
-    'http://127.0.0.1:2379',
-    'unix:///tmp/x.sock',
-    'a b',
-    'h\u00e9',
-    'h{1}',
-    'a\\b',
-  ])
-    assert.ok(!isValidAuthority(bad), bad);
-  const cases: [string, string][] = [
-    ['http://127.0.0.1:2379', '127.0.0.1:2379'],
-    ['https://[::1]:2379/', '[::1]:2379'],
-    ['unix:///tmp/etcd.sock', 'localhost'],
-    ['unix://localhost:2379', 'localhost:2379'],
-    ['unixs://etcd.sock:0/x', 'etcd.sock:0'],
-    ['host:1/path?q#f', 'host:1'],
-    ['a b:1', 'ab:1'],
-  ];
-  for (const [input, want] of cases) {
-    assert.equal(sanitizeAuthority(input), want, input);
-    assert.ok(isValidAuthority(sanitizeAuthority(input)));
-  }
-});
-
-/** A client byte stream (after the preface) like grpc-go's, with Huffman and indexing. */
-function clientStream(): { input: Buffer; data: Buffer } {
-  const data = Buffer.from('\x00\x00\x00\x00\x05hello', 'latin1');
-  const block1 = Buffer.concat([
-    hex('83 86'), // POST, http
-    Buffer.from([0x44]), // :path, incremental indexing, static name 4
-    lit('/etcdserverpb.Maintenance/Status', true),
-    Buffer.from([0x41]), // :authority, incremental indexing
-    lit('http://127.0.0.1:2379', true),
-    Buffer.from([0x40]),
-    lit('content-type'),
-    lit('application/grpc', true),
-  ]);
-  // Dynamic table now: content-type (62), :authority (63), :path (64).
-  const block2 = hex('83 86 c0 bf be');
-  return {
-    input: Buffer.concat([
-      frame(SETTINGS, 0, 0, hex('0003 0000 0064')),
-      frame(WINDOW_UPDATE, 0, 0, hex('0000 ffff')),
-      frame(HEADERS, 0x4, 1, block1),
-      frame(DATA, 0x1, 1, data),
-      frame(PING, 0, 0, hex('0102 0304 0506 0708')),
-      frame(HEADERS, 0x4 | 0x1, 3, block2),
-    ]),
-    data,
-  };
-}
-
-void test('rewriter: every chunking gives the same output; only header blocks change', () => {
-  const { input, data } = clientStream();
-  const whole = rewriteInChunks(input, input.length);
-  for (const size of [1, 2, 3, 5, 8, 9, 10, 17, 64])
-    assert.deepEqual(rewriteInChunks(input, size), whole, `chunks of ${size}`);
-  const frames = parseFrames(whole);
-  assert.deepEqual(
-    frames.map((f) => [f.type, f.flags, f.stream]),
-    [
-      [SETTINGS, 0, 0],
-      [WINDOW_UPDATE, 0, 0],
-      [HEADERS, 0x4, 1],
-      [DATA, 0x1, 1],
-      [PING, 0, 0],
-      [HEADERS, 0x5, 3],
-    ],
-  );
-  assert.deepEqual(frames[3]!.payload, data);
+void test('decoder: marks fields a request may not carry, keeps the HPACK state whole', () => {
   const d = new HpackDecoder();
-  const want: [string, string][] = [
-    [':method', 'POST'],
-    [':scheme', 'http'],
-    [':path', '/etcdserverpb.Maintenance/Status'],
-    [':authority', '127.0.0.1:2379'],
-    ['content-type', 'application/grpc'],
-  ];
-  assert.deepEqual(pairs(d.decode(frames[2]!.payload)), want);
-  assert.deepEqual(pairs(d.decode(frames[5]!.payload)), want, 'indexed from the client table');
-  assert.deepEqual(d.dynamicTable().entries, [], 'the output never indexes');
-  const rw = new AuthorityRewriter();
-  rw.push(input);
-  assert.equal(rw.rewrites, 2);
-  assert.equal(rw.firstRewritten, 'http://127.0.0.1:2379');
-});
-
-void test('rewriter: PADDED and PRIORITY dropped, CONTINUATION joined, large blocks split', () => {
-  const block = Buffer.concat([hex('83 86 84'), Buffer.from([0x01]), lit('unix:///tmp/e.sock')]);
-  const padded = Buffer.concat([
-    Buffer.from([3]),
-    hex('8000 0001 10'),
-    block.subarray(0, 2),
-    Buffer.alloc(3),
-  ]);
-  const input = Buffer.concat([
-    frame(HEADERS, 0x8 | 0x20 | 0x1, 5, padded), // PADDED, PRIORITY, END_STREAM, no END_HEADERS
-    frame(CONTINUATION, 0, 5, block.subarray(2, 4)),
-    frame(CONTINUATION, 0x4, 5, block.subarray(4)),
-  ]);
-  for (const size of [1, 4, input.length]) {
-    const frames = parseFrames(rewriteInChunks(input, size));
-    assert.equal(frames.length, 1);
-    assert.deepEqual([frames[0]!.type, frames[0]!.flags, frames[0]!.stream], [HEADERS, 0x5, 5]);
-    assert.deepEqual(pairs(new HpackDecoder().decode(frames[0]!.payload)), [
-      [':method', 'POST'],
-      [':scheme', 'http'],
-      [':path', '/'],
-      [':authority', 'localhost'],
-    ]);
-  }
-  const big = encodeHeaderBlock([
-    { name: ':authority', value: 'http://h:1' },
-    { name: 'x-big', value: 'v'.repeat(40000) },
-  ]);
-  const frames = parseFrames(rewriteInChunks(frame(HEADERS, 0x5, 7, big), 1000));
-  assert.deepEqual(
-    frames.map((f) => [f.type, f.flags, f.stream, f.payload.length <= 16384]),
-    [
-      [HEADERS, 0x1, 7, true],
-      [CONTINUATION, 0, 7, true],
-      [CONTINUATION, 0x4, 7, true],
-    ],
-  );
-  const fields = new HpackDecoder().decode(Buffer.concat(frames.map((f) => f.payload)));
-  assert.deepEqual(pairs(fields), [
-    [':authority', 'h:1'],
-    ['x-big', 'v'.repeat(40000)],
-  ]);
-});
-
-void test('rewriter: SETTINGS ACK of the front dropped once; framing errors throw', () => {
-  const ack = frame(SETTINGS, 0x1, 0, Buffer.alloc(0));
-  assert.equal(rewriteInChunks(Buffer.concat([ack, ack]), 1, true).length, 9, 'second ACK kept');
-  assert.equal(rewriteInChunks(ack, 9, false).length, 9);
-  const errors: [string, Buffer, typeof H2FramingError | typeof HpackError][] = [
-    ['CONTINUATION without HEADERS', frame(CONTINUATION, 0x4, 1, hex('82')), H2FramingError],
-    [
-      'DATA inside a header block',
-      Buffer.concat([frame(HEADERS, 0, 1, hex('82')), frame(DATA, 0, 1, Buffer.alloc(1))]),
-      H2FramingError,
-    ],
-    [
-      'CONTINUATION on another stream',
-      Buffer.concat([frame(HEADERS, 0, 1, hex('82')), frame(CONTINUATION, 0x4, 3, hex('84'))]),
-      H2FramingError,
-    ],
-    ['padding longer than the frame', frame(HEADERS, 0x8 | 0x4, 1, hex('0982')), H2FramingError],
-    ['bad HPACK', frame(HEADERS, 0x4, 1, hex('80')), HpackError],
-  ];
-  for (const [name, input, type] of errors)
-    assert.throws(() => rewriteInChunks(input, 3), type, name);
-});
-
-void test('sniffer: answers and removes PINGs and its SETTINGS ACK, finds the first block', () => {
-  const settings = frame(SETTINGS, 0, 0, hex('0003 0000 0064'));
-  const ping = frame(PING, 0, 0, hex('1122 3344 5566 7788'));
-  const s = new FirstRequestSniffer(Buffer.concat([CLIENT_PREFACE, settings, ping.subarray(0, 5)]));
-  assert.deepEqual(s.push(), []);
-  const replies = s.push(ping.subarray(5));
-  assert.deepEqual(replies, [frame(PING, 0x1, 0, hex('1122 3344 5566 7788'))]);
-  assert.deepEqual(s.buffered, Buffer.concat([CLIENT_PREFACE, settings]));
-  s.settingsSent();
-  const headers = frame(HEADERS, 0, 1, hex('8286'));
-  const cont = frame(CONTINUATION, 0x4, 1, hex('84'));
-  s.push(Buffer.concat([frame(SETTINGS, 0x1, 0, Buffer.alloc(0)), headers]));
-  assert.equal(s.block, null);
-  assert.ok(s.ackSeen);
-  s.push(cont);
-  assert.deepEqual(s.block, hex('8286 84'));
-  assert.deepEqual(s.buffered, Buffer.concat([CLIENT_PREFACE, settings, headers, cont]));
-
-  const early = new FirstRequestSniffer(
-    Buffer.concat([CLIENT_PREFACE, frame(SETTINGS, 0x1, 0, Buffer.alloc(0))]),
-  );
-  early.push();
-  assert.equal(early.ackSeen, false, 'an ACK before the front sent SETTINGS is not its own');
-  assert.equal(early.buffered.length, CLIENT_PREFACE.length + 9);
-  const broken = new FirstRequestSniffer(
-    Buffer.concat([
-      CLIENT_PREFACE,
-      frame(HEADERS, 0, 1, hex('82')),
-      frame(PING, 0, 0, Buffer.alloc(8)),
+  const fields = d.decode(
+    encodeHeaderBlock([
+      { name: ':path', value: '/ok' },
+      { name: 'Upper-Case', value: 'x' },
+      { name: 'x-nul', value: 'a\u0000b' },
+      { name: 'x-lf', value: 'a\nb' },
+      { name: 'x-space', value: ' padded' },
+      { name: 'x sp', value: 'v' },
+      { name: 'fine', value: 'a b\tc' },
     ]),
   );
-  assert.throws(() => broken.push(), H2FramingError);
+  assert.deepEqual(
+    fields.map((f) => [f.name, f.invalid === true]),
+    [
+      [':path', false],
+      ['Upper-Case', true],
+      ['x-nul', true],
+      ['x-lf', true],
+      ['x-space', true],
+      ['x sp', true],
+      ['fine', false],
+    ],
+  );
+  // An invalid field added to the dynamic table stays invalid when referenced by index later.
+  const withIndexing = Buffer.concat([
+    Buffer.from([0x40, 3]),
+    Buffer.from('BAD'),
+    Buffer.from([1]),
+    Buffer.from('v'),
+  ]);
+  assert.equal(d.decode(withIndexing)[0]!.invalid, true);
+  assert.equal(d.decode(Buffer.from([0xbe]))[0]!.invalid, true, 'index 62: the entry just added');
 });
