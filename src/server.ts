@@ -16,6 +16,7 @@ import { loadMembership, type MemberInfo } from './cluster/membership.js';
 import { defaultConfig, type ServerConfig } from './config.js';
 import { EtcdError } from './errors.js';
 import { KvServer } from './kv/kv-server.js';
+import { requestIdBits } from './kv/request-size.js';
 import type { RequestOp, TxnRequest } from './kv/pb.js';
 import { Lessor } from './lease/lessor.js';
 import { createLogger, type Logger } from './logger.js';
@@ -163,7 +164,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         : new WireTransport(transportOptions);
     server.addService(
       'etcdserverpb.KV',
-      kvService({ kv, header, maxRequestBytes: cfg.maxRequestBytes, guard }),
+      kvService({
+        kv,
+        header,
+        maxRequestBytes: cfg.maxRequestBytes,
+        requestIdBits: requestIdBits(member.id),
+        guard,
+      }),
     );
     server.addService(
       'etcdserverpb.Watch',

@@ -8,24 +8,24 @@ import type {
   RangeRequest,
   TxnRequest,
 } from '../kv/pb.js';
+import { RAFT_FIELD, raftEntryBytes } from '../kv/request-size.js';
 import type { HeaderFactory } from './header.js';
 import { unary, type CallContext, type ServiceHandlers } from './rpc.js';
 
 export interface KvApiDeps {
   kv: KvServer;
   header: HeaderFactory;
-  /** etcd's --max-request-bytes, applied to requests that write. */
+  /** etcd's --max-request-bytes, applied to the raft entry of requests that write. */
   maxRequestBytes: number;
+  /** Bit length of this member's raft request IDs (kv/request-size.ts). */
+  requestIdBits: number;
   /** Hook run before every request (auth checks plug in here). */
   guard?: (method: string, req: unknown, ctx: CallContext) => void;
 }
 
-/** etcd measures the raft entry, which wraps the request in ~17 bytes of envelope. */
-const RAFT_ENVELOPE_BYTES = 17;
-
 export function kvService(d: KvApiDeps): ServiceHandlers {
-  const checkSize = (ctx: CallContext): void => {
-    if (ctx.requestBytes + RAFT_ENVELOPE_BYTES > d.maxRequestBytes)
+  const checkSize = (ctx: CallContext, field: number): void => {
+    if (raftEntryBytes(ctx.requestBytes, field, d.requestIdBits) > d.maxRequestBytes)
       throw new EtcdError('requestTooLarge');
   };
   const guard = d.guard ?? (() => undefined);
@@ -37,19 +37,19 @@ export function kvService(d: KvApiDeps): ServiceHandlers {
     }),
     Put: unary(async (req: PutRequest, ctx) => {
       guard('Put', req, ctx);
-      checkSize(ctx);
+      checkSize(ctx, RAFT_FIELD.put);
       const { body, rev } = await d.kv.put(req);
       return { header: d.header.make(rev), ...body };
     }),
     DeleteRange: unary(async (req: DeleteRangeRequest, ctx) => {
       guard('DeleteRange', req, ctx);
-      checkSize(ctx);
+      checkSize(ctx, RAFT_FIELD.deleteRange);
       const { body, rev } = await d.kv.deleteRange(req);
       return { header: d.header.make(rev), ...body };
     }),
     Txn: unary(async (req: TxnRequest, ctx) => {
       guard('Txn', req, ctx);
-      checkSize(ctx);
+      checkSize(ctx, RAFT_FIELD.txn);
       const { body, rev } = await d.kv.txn(req);
       return { header: d.header.make(rev), ...body };
     }),
