@@ -1,13 +1,16 @@
 /**
  * CLI entry: etcd's flags and ETCD_* environment → ServerConfig → startServer; SIGINT/SIGTERM
- * close the server gracefully.
+ * close the server gracefully, within SHUTDOWN_LIMIT_MS (a second signal exits at once).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkInitialCluster, ConfigError, parseConfig } from './config.js';
 import { limitHeapGrowth, startIdleGc, tuneMarkingTrigger } from './idle-gc.js';
-import { createLogger } from './logger.js';
+import { createLogger, flushLogsBeforeExit } from './logger.js';
 import { SERVER_VERSION, startServer } from './server.js';
+
+/** A graceful stop that takes longer than this (a stuck client, a slow disk) exits anyway. */
+const SHUTDOWN_LIMIT_MS = 10_000;
 
 async function main(): Promise<void> {
   let parsed;
@@ -42,7 +45,7 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       log.fatal({ err: err.message }, 'invalid cluster configuration');
-      log.flush();
+      flushLogsBeforeExit();
       process.stderr.write(`${err.message}\n`);
       process.exit(1);
     }
@@ -55,7 +58,7 @@ async function main(): Promise<void> {
     server = await startServer({ ...cfg, log, exitOnFatal: true, journalFileBytes });
   } catch (err) {
     log.fatal({ err }, 'failed to start');
-    log.flush();
+    flushLogsBeforeExit();
     process.exit(1);
   }
   startIdleGc({
@@ -66,15 +69,26 @@ async function main(): Promise<void> {
       ),
   });
   let stopping = false;
+  const exit = (code: number): never => {
+    flushLogsBeforeExit();
+    process.exit(code);
+  };
   const stop = (signal: string): void => {
-    if (stopping) return;
+    if (stopping) {
+      log.warn({ signal }, 'second signal; exiting now');
+      exit(1);
+    }
     stopping = true;
     log.info({ signal }, 'received signal; shutting down');
+    setTimeout(() => {
+      log.warn({ limitMs: SHUTDOWN_LIMIT_MS }, 'shutdown took too long; exiting');
+      exit(1);
+    }, SHUTDOWN_LIMIT_MS);
     server.close().then(
-      () => process.exit(0),
+      () => exit(0),
       (err: unknown) => {
         log.error({ err }, 'error during shutdown');
-        process.exit(1);
+        exit(1);
       },
     );
   };
