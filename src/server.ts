@@ -11,13 +11,10 @@ import { kvService } from './api/kv.js';
 import { leaseService } from './api/lease.js';
 import { maintenanceService } from './api/maintenance.js';
 import { closeWatchStreams, watchService } from './api/watch.js';
-import { AlarmStore, ALARM_CORRUPT, ALARM_NOSPACE } from './cluster/alarms.js';
+import { AlarmStore } from './cluster/alarms.js';
 import { loadMembership, type MemberInfo } from './cluster/membership.js';
 import { defaultConfig, type ServerConfig } from './config.js';
-import { EtcdError } from './errors.js';
-import { KvServer } from './kv/kv-server.js';
-import { requestIdBits } from './kv/request-size.js';
-import type { RequestOp, TxnRequest } from './kv/pb.js';
+import { EtcdServer } from './etcdserver/etcd-server.js';
 import { Lessor } from './lease/lessor.js';
 import { createLogger, type Logger } from './logger.js';
 import { AutoCompactor } from './mvcc/auto-compactor.js';
@@ -26,6 +23,7 @@ import { Backend } from './storage/backend.js';
 import { listenClients, type ClientListeners } from './transport/front.js';
 import type { Transport } from './transport/transport.js';
 import { WireTransport } from './transport/wire/wire-transport.js';
+import { WatchableStore } from './watch/watchable-store.js';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -48,17 +46,13 @@ export interface RunningServer {
   config: ServerConfig;
   member: MemberInfo;
   store: KvStore;
+  /** The watch hub: every watch stream of the server (tests end them with closeWatchStreams). */
+  watchHub: WatchableStore;
   close(): Promise<void>;
 }
 
 /** Services whose RPCs all answer UNIMPLEMENTED until their issue lands. */
 const LATER_SERVICES = ['etcdserverpb.Auth', 'v3lockpb.Lock', 'v3electionpb.Election'];
-
-function txnHasPut(t: TxnRequest): boolean {
-  const ops = (list: RequestOp[]): boolean =>
-    list.some((op) => !!op.request_put || (!!op.request_txn && txnHasPut(op.request_txn)));
-  return ops(t.success) || ops(t.failure);
-}
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const { log: givenLogger, exitOnFatal = false, journalFileBytes, ...rest } = options;
@@ -137,14 +131,20 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     await alarms.load();
     const header = new HeaderFactory(member.clusterId, member.id, member.term);
 
-    const kv = new KvServer(store, lessor, { maxTxnOps: cfg.maxTxnOps });
-    const guard = (method: string, req: unknown): void => {
-      if (method === 'Range' || method === 'Compact') return;
-      if (alarms.has(ALARM_CORRUPT)) throw new EtcdError('corrupt');
-      if (!alarms.has(ALARM_NOSPACE)) return;
-      if (method === 'Put' || (method === 'Txn' && txnHasPut(req as TxnRequest)))
-        throw new EtcdError('noSpace');
-    };
+    const watchHub = new WatchableStore(store, { logger: storeLog });
+    const etcd = new EtcdServer({
+      store,
+      backend,
+      lessor,
+      watchHub,
+      alarms,
+      member,
+      maxTxnOps: cfg.maxTxnOps,
+      maxRequestBytes: cfg.maxRequestBytes,
+      quotaBackendBytes: cfg.quotaBackendBytes,
+      inMemory: cfg.inMemory,
+      log,
+    });
 
     const transportOptions = {
       logger: log.child({ module: 'grpc' }),
@@ -162,42 +162,20 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
             transportOptions,
           )
         : new WireTransport(transportOptions);
-    server.addService(
-      'etcdserverpb.KV',
-      kvService({
-        kv,
-        header,
-        maxRequestBytes: cfg.maxRequestBytes,
-        requestIdBits: requestIdBits(member.id),
-        guard,
-      }),
-    );
+    server.addService('etcdserverpb.KV', kvService({ server: etcd, header }));
     server.addService(
       'etcdserverpb.Watch',
       watchService({
-        store,
+        hub: watchHub,
         header,
         maxRequestBytes: cfg.maxRequestBytes,
         progressNotifyIntervalMs: cfg.watchProgressNotifyIntervalMs,
       }),
     );
-    server.addService(
-      'etcdserverpb.Lease',
-      leaseService({
-        lessor,
-        header,
-        revision: () => store.committedRev,
-        // etcd 3.4: NOSPACE refuses LeaseGrant; CORRUPT refuses LeaseGrant and LeaseRevoke.
-        guard: (method: string) => {
-          if (method !== 'LeaseGrant' && method !== 'LeaseRevoke') return;
-          if (alarms.has(ALARM_CORRUPT)) throw new EtcdError('corrupt');
-          if (method === 'LeaseGrant' && alarms.has(ALARM_NOSPACE)) throw new EtcdError('noSpace');
-        },
-      }),
-    );
+    server.addService('etcdserverpb.Lease', leaseService({ server: etcd, header }));
     server.addService(
       'etcdserverpb.Maintenance',
-      maintenanceService({ store, member, header, alarms, version: cfg.emulatedVersion }),
+      maintenanceService({ server: etcd, header, version: cfg.emulatedVersion }),
     );
     server.addService('etcdserverpb.Cluster', clusterService(member, header));
     for (const name of LATER_SERVICES) server.addService(name, {});
@@ -215,22 +193,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     provide(server);
 
     lessor.start();
-    // The space quota (etcd's --quota-backend-bytes): raise NOSPACE once the backend outgrows it.
-    const quota = cfg.quotaBackendBytes === 0 ? 2 * 1024 ** 3 : cfg.quotaBackendBytes;
-    const quotaTimer =
-      quota > 0 && !cfg.inMemory
-        ? setInterval(() => {
-            if (alarms.has(ALARM_NOSPACE) || backend.diskSize() <= quota) return;
-            log.warn(
-              { quotaBytes: quota, dbSize: backend.diskSize() },
-              'database space exceeded; raising NOSPACE',
-            );
-            alarms
-              .activate(member.id, ALARM_NOSPACE)
-              .catch((err: unknown) => log.error({ err }, 'cannot raise alarm'));
-          }, 5000)
-        : null;
-    quotaTimer?.unref();
+    etcd.start();
     let compactor: AutoCompactor | null = null;
     if (cfg.autoCompaction) {
       compactor = new AutoCompactor(store, cfg.autoCompaction, storeLog);
@@ -255,10 +218,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     const close = (): Promise<void> =>
       (closing ??= (async () => {
         compactor?.stop();
-        if (quotaTimer) clearInterval(quotaTimer);
+        etcd.close();
         lessor.stop();
         // End watch streams with "server stopped" so clients reconnect and resume elsewhere/later.
-        closeWatchStreams(store);
+        closeWatchStreams(watchHub);
         await front.close(() => server.shutdown(2000));
         await store.close();
         await backend.close();
@@ -266,7 +229,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         log.flush();
       })());
 
-    return { endpoint, clientUrls, config: cfg, member, store, close };
+    return { endpoint, clientUrls, config: cfg, member, store, watchHub, close };
   } catch (err) {
     // Startup failed (a corrupt data dir, say): release the ports and the backend.
     withdraw(err);

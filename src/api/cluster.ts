@@ -4,7 +4,7 @@
  */
 import { Code, EtcdError, RpcError } from '../errors.js';
 import type { MemberInfo } from '../cluster/membership.js';
-import { toBig, uint64, type Int64 } from './codec.js';
+import { toBig, uint64, type Int64 } from '../util/int64.js';
 import type { HeaderFactory } from './header.js';
 import { unary, type ServiceHandlers } from './rpc.js';
 

@@ -1,8 +1,8 @@
 /**
  * The wire codecs: protobufjs types loaded from our .proto files. Requests are decoded straight
- * into protobufjs message objects (keepCase field names; int64 as Long) and responses encoded
- * from plain objects. Fields left unset are not written, so zero values never appear on the
- * wire (as etcd's gogoproto encoder does).
+ * into protobufjs message objects (keepCase field names; int64 as Long, see util/int64.ts) and
+ * responses encoded from plain objects. Fields left unset are not written, so zero values never
+ * appear on the wire (as etcd's gogoproto encoder does).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -65,48 +65,4 @@ export function messageType(name: string): protobuf.Type {
 
 export function serviceType(name: string): protobuf.Service {
   return protoRoot().lookupService(name);
-}
-
-/** long.js values, as protobufjs decodes int64 fields. */
-export interface Long {
-  low: number;
-  high: number;
-  unsigned: boolean;
-  toNumber(): number;
-  toString(radix?: number): string;
-}
-export const LongCtor = protobuf.util.Long as unknown as {
-  fromBits(low: number, high: number, unsigned?: boolean): Long;
-  fromString(s: string, unsigned?: boolean): Long;
-  fromNumber(n: number, unsigned?: boolean): Long;
-};
-
-/** An int64/uint64 field as decoded (Long, or number for small values/defaults). */
-export type Int64 = Long | number | string | null | undefined;
-
-export function toNum(v: Int64): number {
-  if (v == null) return 0;
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string') return Number(v);
-  return v.toNumber();
-}
-
-export function toBig(v: Int64): bigint {
-  if (v == null) return 0n;
-  if (typeof v === 'number') return BigInt(v);
-  if (typeof v === 'string') return BigInt(v);
-  const u = (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
-  return v.unsigned ? u : BigInt.asIntN(64, u);
-}
-
-/** A bigint as a signed int64 wire value. */
-export function int64(v: bigint): Long {
-  const u = BigInt.asUintN(64, v);
-  return LongCtor.fromBits(Number(u & 0xffffffffn) | 0, Number(u >> 32n) | 0, false);
-}
-
-/** A bigint as an unsigned uint64 wire value. */
-export function uint64(v: bigint): Long {
-  const u = BigInt.asUintN(64, v);
-  return LongCtor.fromBits(Number(u & 0xffffffffn) | 0, Number(u >> 32n) | 0, true);
 }

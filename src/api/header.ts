@@ -1,5 +1,5 @@
 /** ResponseHeader filling (etcd api/v3rpc/header.go). */
-import { uint64, type Long } from './codec.js';
+import { uint64, type Long } from '../util/int64.js';
 
 export interface WireHeader {
   cluster_id: Long;

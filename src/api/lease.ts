@@ -6,18 +6,14 @@
  * Lease IDs are int64 on the wire: decoded with toBig, encoded with int64(), never through a
  * JS number. Zero fields are left unset, as etcd's encoder leaves them out.
  */
-import type { Lessor } from '../lease/lessor.js';
-import { int64, toBig, toNum, type Int64 } from './codec.js';
+import type { EtcdServer } from '../etcdserver/etcd-server.js';
+import { int64, toBig, toNum, type Int64 } from '../util/int64.js';
 import type { HeaderFactory, WireHeader } from './header.js';
-import { duplex, unary, type CallContext, type ServiceHandlers } from './rpc.js';
+import { duplex, unary, type ServiceHandlers } from './rpc.js';
 
 export interface LeaseApiDeps {
-  lessor: Lessor;
+  server: EtcdServer;
   header: HeaderFactory;
-  /** The current committed revision (lease responses carry it in their header). */
-  revision: () => number;
-  /** Hook run before every request: alarms (NOSPACE rejects LeaseGrant), later auth. */
-  guard?: (method: string, req: unknown, ctx: CallContext) => void;
 }
 
 interface GrantRequest {
@@ -33,7 +29,7 @@ interface TimeToLiveRequest {
 }
 
 export function leaseService(d: LeaseApiDeps): ServiceHandlers {
-  const guard = d.guard ?? (() => undefined);
+  const { server } = d;
   // Keep-alive replies are the hot path: share one header object per revision.
   let cachedRev = -1;
   let cachedHeader: WireHeader | null = null;
@@ -46,24 +42,21 @@ export function leaseService(d: LeaseApiDeps): ServiceHandlers {
   };
 
   return {
-    LeaseGrant: unary(async (req: GrantRequest, ctx) => {
-      guard('LeaseGrant', req, ctx);
-      const { id, ttl, rev } = await d.lessor.grant(toBig(req.ID), toNum(req.TTL));
+    LeaseGrant: unary(async (req: GrantRequest) => {
+      const { id, ttl, rev } = await server.leaseGrant(toBig(req.ID), toNum(req.TTL));
       return { header: header(rev), ID: int64(id), TTL: ttl };
     }),
 
-    LeaseRevoke: unary(async (req: IdRequest, ctx) => {
-      guard('LeaseRevoke', req, ctx);
-      const rev = await d.lessor.revoke(toBig(req.ID));
+    LeaseRevoke: unary(async (req: IdRequest) => {
+      const rev = await server.leaseRevoke(toBig(req.ID));
       return { header: header(rev) };
     }),
 
-    LeaseTimeToLive: unary((req: TimeToLiveRequest, ctx) => {
-      guard('LeaseTimeToLive', req, ctx);
+    LeaseTimeToLive: unary((req: TimeToLiveRequest) => {
       const id = toBig(req.ID);
-      const res: Record<string, unknown> = { header: header(d.revision()) };
+      const res: Record<string, unknown> = { header: header(server.revision) };
       if (id !== 0n) res['ID'] = int64(id);
-      const t = d.lessor.timeToLive(id, !!req.keys);
+      const t = server.leaseTimeToLive(id, !!req.keys);
       if (!t) {
         res['TTL'] = -1;
         return res;
@@ -74,15 +67,14 @@ export function leaseService(d: LeaseApiDeps): ServiceHandlers {
       return res;
     }),
 
-    LeaseLeases: unary((req: object, ctx) => {
-      guard('LeaseLeases', req, ctx);
-      const ids = d.lessor.list();
-      const res: Record<string, unknown> = { header: header(d.revision()) };
+    LeaseLeases: unary(() => {
+      const ids = server.leaseLeases();
+      const res: Record<string, unknown> = { header: header(server.revision) };
       if (ids.length > 0) res['leases'] = ids.map((id) => ({ ID: int64(id) }));
       return res;
     }),
 
-    LeaseKeepAlive: duplex<IdRequest>((stream, ctx) => {
+    LeaseKeepAlive: duplex<IdRequest>((stream) => {
       // Replies go out in request order. Most renewals answer synchronously; one that has to
       // wait (a lease being revoked) holds back the replies queued behind it.
       let tail: Promise<void> | null = null;
@@ -100,12 +92,11 @@ export function leaseService(d: LeaseApiDeps): ServiceHandlers {
         if (halfClosed && inflight === 0 && !stream.closed) stream.end();
       };
       stream.onMessage((req) => {
-        guard('LeaseKeepAlive', req, ctx);
         const id = toBig(req.ID);
         // The header is taken before the renewal (etcd: so a revoke at rev N is never
         // followed by a successful keep-alive reporting a later revision).
-        const rev = d.revision();
-        const ttl = d.lessor.renew(id);
+        const rev = server.revision;
+        const ttl = server.leaseRenew(id);
         if (typeof ttl === 'number' && inflight === 0) {
           reply(id, rev, ttl);
           return;

@@ -1,24 +1,21 @@
 /** etcdserverpb.Maintenance (etcd api/v3rpc/maintenance.go). Snapshot and Downgrade come later. */
-import zlib from 'node:zlib';
-import { ALARM_NONE, type Alarm, type AlarmStore } from '../cluster/alarms.js';
-import type { MemberInfo } from '../cluster/membership.js';
+import type { Alarm } from '../cluster/alarms.js';
 import { EtcdError } from '../errors.js';
-import type { KvStore } from '../mvcc/store.js';
-import { decodeKeyValue } from '../mvcc/kv-codec.js';
-import { decodeSegment, SEGMENTS_END, SEGMENTS_START } from '../mvcc/segment.js';
-import { toBig, toNum, uint64, type Int64 } from './codec.js';
+import type { EtcdServer } from '../etcdserver/etcd-server.js';
+import { toBig, toNum, uint64, type Int64 } from '../util/int64.js';
 import type { HeaderFactory } from './header.js';
 import { unary, type ServiceHandlers } from './rpc.js';
 
 export interface MaintenanceDeps {
-  store: KvStore;
-  member: MemberInfo;
+  server: EtcdServer;
   header: HeaderFactory;
-  alarms: AlarmStore;
   version: string;
 }
 
 const ALARM_NAMES = ['NONE', 'NOSPACE', 'CORRUPT'];
+const ALARM_GET = 0;
+const ALARM_ACTIVATE = 1;
+const ALARM_DEACTIVATE = 2;
 
 function wireAlarm(a: Alarm): Record<string, unknown> {
   const w: Record<string, unknown> = {};
@@ -33,35 +30,36 @@ function alarmText(a: Alarm): string {
 }
 
 export function maintenanceService(d: MaintenanceDeps): ServiceHandlers {
-  const { store, header } = d;
+  const { server, header } = d;
+  const member = server.member;
   return {
     Status: unary(() => {
-      const size = store.backend.diskSize();
+      const st = server.status();
       const res: Record<string, unknown> = {
-        header: header.make(store.committedRev),
+        header: header.make(st.revision),
         version: d.version,
-        leader: uint64(d.member.id),
-        raftIndex: store.committedRev,
-        raftTerm: d.member.term,
-        raftAppliedIndex: store.committedRev,
+        leader: uint64(member.id),
+        raftIndex: st.revision,
+        raftTerm: member.term,
+        raftAppliedIndex: st.revision,
       };
-      if (size) {
-        res['dbSize'] = size;
-        res['dbSizeInUse'] = size;
+      if (st.dbSize) {
+        res['dbSize'] = st.dbSize;
+        res['dbSizeInUse'] = st.dbSize;
       }
-      const errors = d.alarms.list().map(alarmText);
+      const errors = st.alarms.map(alarmText);
       if (errors.length) res['errors'] = errors;
       return res;
     }),
     Alarm: unary(async (req: { action: number; memberID: Int64; alarm: number }) => {
       const memberId = toBig(req.memberID);
       let alarms: Alarm[] = [];
-      if (req.action === 0) alarms = d.alarms.list(req.alarm ?? ALARM_NONE);
-      else if (req.action === 1) {
-        const a = await d.alarms.activate(memberId, req.alarm);
+      if (req.action === ALARM_GET) alarms = server.alarmList(req.alarm);
+      else if (req.action === ALARM_ACTIVATE) {
+        const a = await server.alarmActivate(memberId, req.alarm);
         if (a) alarms = [a];
-      } else if (req.action === 2) {
-        const a = await d.alarms.deactivate(memberId, req.alarm);
+      } else if (req.action === ALARM_DEACTIVATE) {
+        const a = await server.alarmDeactivate(memberId, req.alarm);
         if (a) alarms = [a];
       }
       // etcd 3.4 sends Alarm responses without a header (3.5 added one).
@@ -70,40 +68,16 @@ export function maintenanceService(d: MaintenanceDeps): ServiceHandlers {
       return res;
     }),
     Defragment: unary(async () => {
-      await store.backend.compactRange(Buffer.from([0]), Buffer.from([0xff]));
+      await server.defragment();
       return {};
     }),
     Hash: unary(async () => {
-      const head = store.committedRev;
-      let crc = 0;
-      for await (const chunk of store.backend.scan(Buffer.from([0]), Buffer.from([0xff]))) {
-        for (const [k, v] of chunk) crc = zlib.crc32(v, zlib.crc32(k, crc));
-      }
-      return { header: header.make(head), hash: crc >>> 0 };
+      const { hash, rev } = await server.hash();
+      return { header: header.make(rev), hash };
     }),
     HashKV: unary(async (req: { revision: Int64 }) => {
-      const head = store.committedRev;
-      let rev = toNum(req.revision);
-      if (rev <= 0) rev = head;
-      if (rev > store.committedRev) throw new EtcdError('futureRev');
-      // Unlike Range, HashKV refuses the compact revision itself.
-      if (rev <= store.compactRev) throw new EtcdError('compacted');
-      let crc = 0;
-      for await (const chunk of store.backend.scan(SEGMENTS_START, SEGMENTS_END, 64)) {
-        for (const [, seg] of chunk) {
-          for (const e of decodeSegment(seg)) {
-            if (e.main > rev) continue;
-            decodeKeyValue(e.kv); // validates every stored revision
-            crc = zlib.crc32(e.kv, crc);
-          }
-        }
-      }
-      const res: Record<string, unknown> = {
-        header: header.make(head),
-        hash: crc >>> 0,
-      };
-      // etcd reports -1 before the first compaction (its compactMainRev starts at -1).
-      const compactRev = store.hasCompacted ? store.compactRev : -1;
+      const { hash, rev, compactRev } = await server.hashKV(toNum(req.revision));
+      const res: Record<string, unknown> = { header: header.make(rev), hash };
       if (compactRev !== 0) res['compact_revision'] = compactRev;
       return res;
     }),

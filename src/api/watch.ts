@@ -1,33 +1,24 @@
 /**
  * etcdserverpb.Watch (etcd api/v3rpc/watch.go): decodes the stream's requests into WatchStream
- * calls and encodes its messages, fragmenting oversized responses for watchers that asked.
+ * calls and writes its results, fragmenting oversized responses for watchers that asked; the
+ * shared fan-out bytes come from watch-encoding.ts.
  *
  * The watch machinery itself (watchers, history replay, backpressure) is transport-free, in
- * src/watch. One WatchableStore serves every stream of a KvStore; `closeWatchStreams(store)`
- * ends them all (call it on shutdown before stopping the gRPC server, which otherwise waits for
- * the open watch streams until its grace period ends).
+ * src/watch: one WatchableStore (the hub, owned by EtcdServer) serves every stream.
  */
 import { EtcdError } from '../errors.js';
-import { wireKv, type WireKv } from '../kv/wire.js';
-import type { KvStore } from '../mvcc/store.js';
-import { encodeKeyValue, varintLen, writeVarint } from '../mvcc/kv-codec.js';
-import { EVENT_DELETE, type Event, type KeyValue } from '../mvcc/types.js';
-import { WatchableStore, type WatchableStoreOptions } from '../watch/watchable-store.js';
+import { toNum, type Int64 } from '../util/int64.js';
+import type { WatchableStore } from '../watch/watchable-store.js';
 import type { WatchStream } from '../watch/watch-stream.js';
 import type { WatchResult, WatchSink } from '../watch/watcher.js';
-import { messageType, toNum, type Int64 } from './codec.js';
+import { varintLen } from '../mvcc/kv-codec.js';
+import { messageType } from './codec.js';
 import type { HeaderFactory, WireHeader } from './header.js';
-import {
-  allocFrame,
-  duplex,
-  EncodedFrame,
-  type CallContext,
-  type DuplexStream,
-  type ServiceHandlers,
-} from './rpc.js';
+import { duplex, type CallContext, type DuplexStream, type ServiceHandlers } from './rpc.js';
+import { eventsFrame, wireEvent, type WireEvent } from './watch-encoding.js';
 
 export interface WatchApiDeps {
-  store: KvStore;
+  hub: WatchableStore;
   header: HeaderFactory;
   /** etcd's --max-request-bytes: fragmenting threshold is this + 512 KiB. */
   maxRequestBytes: number;
@@ -37,8 +28,6 @@ export interface WatchApiDeps {
    * "rpc error: code = PermissionDenied desc = etcdserver: permission denied").
    */
   authorizeWatch?: (ctx: CallContext, key: Uint8Array, rangeEnd: Uint8Array) => string | undefined;
-  /** Tunables of the catch-up machinery (tests). */
-  watchable?: Partial<WatchableStoreOptions>;
 }
 
 /** etcd's grpcOverheadBytes: responses are fragmented above max-request-bytes + this. */
@@ -61,12 +50,6 @@ interface WatchRequest {
   progress_request?: object | null;
 }
 
-interface WireEvent {
-  type?: number;
-  kv: WireKv;
-  prev_kv?: WireKv;
-}
-
 interface WireWatchResponse {
   header: WireHeader;
   watch_id?: number;
@@ -80,131 +63,17 @@ interface WireWatchResponse {
 
 const EMPTY = Buffer.alloc(0);
 
-const stores = new WeakMap<KvStore, WatchableStore>();
-
-/** The WatchableStore of `store`, created on first use (one per store, shared by all streams). */
-export function watchableStoreOf(
-  store: KvStore,
-  opts?: Partial<WatchableStoreOptions>,
-): WatchableStore {
-  let ws = stores.get(store);
-  if (!ws) {
-    ws = new WatchableStore(store, { ...opts, logger: store.opts.logger });
-    stores.set(store, ws);
-  }
-  return ws;
-}
-
 /**
- * Ends every watch stream of `store`. For a server shutdown (the default) the status is
+ * Ends every watch stream of `hub`. For a server shutdown (the default) the status is
  * UNAVAILABLE "etcdserver: server stopped", which clients (clientv3, etcd3) treat as "retry": they
  * reconnect and resume from their last revision. `canceled` ends them as etcd ends a cancelled
  * stream: CANCELLED "etcdserver: watch canceled" (clientv3 then gives up).
  */
-export function closeWatchStreams(store: KvStore, why: 'shutdown' | 'canceled' = 'shutdown'): void {
-  const ws = stores.get(store);
-  if (!ws) return;
-  stores.delete(store);
-  ws.close(new EtcdError(why === 'shutdown' ? 'stopped' : 'watchCanceled'));
-}
-
-function wireEvent(ev: Event, withPrev: boolean): WireEvent {
-  const o: WireEvent = { kv: wireKv(ev.kv) };
-  if (ev.type === EVENT_DELETE) o.type = EVENT_DELETE;
-  if (withPrev && ev.prevKv) o.prev_kv = wireKv(ev.prevKv);
-  return o;
-}
-
-/**
- * Wire bytes shared by every watcher of one fan-out. A revision's events go to each matching
- * watcher with the same header: the WatchResponse's header field (1) and events fields (11) are
- * encoded once, and each watcher's frame is those bytes around its own watch_id (2). The fields
- * come out in field-number order, as etcd's encoder writes them.
- */
-const shared = {
-  headerOf: null as HeaderFactory | null,
-  headerRev: -1,
-  header: EMPTY,
-  events: null as Event[] | null,
-  plain: null as Buffer | null,
-  withPrev: null as Buffer | null,
-};
-
-/** The tag and length of a length-delimited field (wire type 2) of `len` bytes. */
-function fieldHead(tag: number, len: number): Buffer {
-  const head = Buffer.allocUnsafe(1 + varintLen(len));
-  head[0] = tag;
-  writeVarint(head, 1, len);
-  return head;
-}
-
-function headerField(h: HeaderFactory, rev: number): Buffer {
-  if (shared.headerOf !== h || shared.headerRev !== rev) {
-    const body = messageType('etcdserverpb.ResponseHeader').encode(h.make(rev)).finish();
-    const out = Buffer.concat([fieldHead(0x0a, body.length), body]);
-    shared.headerOf = h;
-    shared.headerRev = rev;
-    shared.header = out;
-  }
-  return shared.header;
-}
-
-/** Appends a length-delimited field holding `kv`'s mvccpb.KeyValue to `parts`. */
-function kvField(tag: number, kv: KeyValue, parts: Buffer[]): number {
-  const body = encodeKeyValue(kv);
-  const head = fieldHead(tag, body.length);
-  parts.push(head, body);
-  return head.length + body.length;
-}
-
-function eventsFields(evs: Event[], withPrev: boolean): Buffer {
-  if (shared.events !== evs) {
-    shared.events = evs;
-    shared.plain = null;
-    shared.withPrev = null;
-  }
-  const cached = withPrev ? shared.withPrev : shared.plain;
-  if (cached !== null) return cached;
-  const parts: Buffer[] = [];
-  for (const ev of evs) {
-    const evParts: Buffer[] = [];
-    let len = 0;
-    if (ev.type === EVENT_DELETE) {
-      evParts.push(DELETE_TYPE);
-      len += DELETE_TYPE.length;
-    }
-    len += kvField(0x12, ev.kv, evParts);
-    if (withPrev && ev.prevKv) len += kvField(0x1a, ev.prevKv, evParts);
-    parts.push(fieldHead(0x5a, len), ...evParts); // field 11, length-delimited
-  }
-  const out = Buffer.concat(parts);
-  if (withPrev) shared.withPrev = out;
-  else shared.plain = out;
-  return out;
-}
-
-/** mvccpb.Event.type = DELETE (field 1, varint 1); PUT is the default and left out. */
-const DELETE_TYPE = Buffer.from([0x08, 0x01]);
-
-/** A WatchResponse carrying only header, watch_id and events, as one gRPC frame (exported for tests). */
-export function eventsFrame(
-  h: HeaderFactory,
-  rev: number,
-  watchId: number,
-  evs: Event[],
-  withPrev: boolean,
-): EncodedFrame {
-  const header = headerField(h, rev);
-  const events = eventsFields(evs, withPrev);
-  const idLen = watchId !== 0 ? 1 + varintLen(watchId) : 0;
-  const frame = allocFrame(header.length + idLen + events.length);
-  let p = 5 + header.copy(frame, 5);
-  if (idLen) {
-    frame[p++] = 0x10;
-    p = writeVarint(frame, p, watchId);
-  }
-  events.copy(frame, p);
-  return new EncodedFrame(frame);
+export function closeWatchStreams(
+  hub: WatchableStore,
+  why: 'shutdown' | 'canceled' = 'shutdown',
+): void {
+  hub.close(new EtcdError(why === 'shutdown' ? 'stopped' : 'watchCanceled'));
 }
 
 /** Encodes WatchResults for one stream and writes them, fragmenting when asked. */
@@ -307,7 +176,7 @@ function createRequest(c: WatchCreateRequest): Parameters<WatchStream['create']>
 }
 
 export function watchService(d: WatchApiDeps): ServiceHandlers {
-  const hub = watchableStoreOf(d.store, d.watchable);
+  const hub = d.hub;
   return {
     Watch: duplex<WatchRequest>((stream, ctx) => {
       const sink = new GrpcWatchSink(stream, d.header, d.maxRequestBytes);

@@ -21,21 +21,42 @@
  */
 import { randomInt } from 'node:crypto';
 import { EtcdError } from '../errors.js';
-import type { KvStore, LeaseHooks, StoreLogger } from '../mvcc/store.js';
+import type { LeaseHooks } from '../mvcc/types.js';
 import type { Backend, BatchOp } from '../storage/backend.js';
 import { LEASE_END, LEASE_START, leaseIdFromKey, leaseKey } from '../storage/schema.js';
-import type { BinKey } from '../util/bytes.js';
+import type { BinKey, RangeEnd } from '../util/bytes.js';
+import type { Log } from '../util/log.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { ExpiryQueue, type Queued } from './expiry-queue.js';
 import { decodeLeaseRecord, encodeLeaseRecord } from './record.js';
 
 /** etcd's MaxLeaseTTL, in seconds. */
+/**
+ * What the lessor needs of the store (etcd's lease.RangeDeleter, plus what a lease needs to be
+ * durable): a write transaction that can delete keys and carry the lease record, a way to make
+ * lease records durable in order with the writes, and the keys that hold leases at start-up.
+ */
+export interface LeaseStore {
+  /** The newest applied revision. */
+  readonly currentRev: number;
+  write<T>(fn: (txn: LeaseTxn) => T): { result: T; rev: number; durable: Promise<void> };
+  persist(ops: BatchOp[]): Promise<void>;
+  /** Every live key that holds a lease, with its lease ID. */
+  leasedKeys(): Iterable<[BinKey, bigint]>;
+}
+
+/** The part of a write transaction a revoke uses. */
+export interface LeaseTxn {
+  deleteRange(key: BinKey, end: RangeEnd): unknown;
+  addOps(ops: BatchOp[]): void;
+}
+
 export const MAX_LEASE_TTL = 9_000_000_000;
 const INT63_MASK = (1n << 63n) - 1n;
 
 export interface LessorOptions {
   backend: Backend;
-  logger: StoreLogger;
+  logger: Log;
   /** Minimum TTL in seconds (ceil(1.5 × election timeout)). */
   minTtl: number;
   /** Keep remaining TTLs across restarts (etcd's lease checkpoint flags). */
@@ -102,7 +123,7 @@ export class Lessor implements LeaseHooks {
   private readonly revoking = new Map<bigint, Promise<void>>();
   private readonly expiries = new ExpiryQueue<Lease>();
   private readonly checkpoints = new ExpiryQueue<CheckpointSlot>();
-  private store: KvStore | null = null;
+  private store: LeaseStore | null = null;
   private running = false;
   private timer: TimerHandle | null = null;
   private timerAt = Infinity;
@@ -159,13 +180,11 @@ export class Lessor implements LeaseHooks {
   }
 
   /** Gives the lessor the store it revokes through, and re-attaches keys restored by the store. */
-  bindStore(store: KvStore): void {
+  bindStore(store: LeaseStore): void {
     this.store = store;
     let attached = 0;
     let orphans = 0;
-    for (const [key, entry] of store.index.entries()) {
-      const id = entry.lease;
-      if (id === 0n) continue;
+    for (const [key, id] of store.leasedKeys()) {
       const l = this.leases.get(id);
       if (l) {
         l.keys.add(key);
@@ -337,7 +356,7 @@ export class Lessor implements LeaseHooks {
 
   // ------------------------------------------------------------------ internals
 
-  private requireStore(): KvStore {
+  private requireStore(): LeaseStore {
     if (!this.store) throw new Error('lessor is not bound to a store');
     return this.store;
   }

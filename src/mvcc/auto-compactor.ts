@@ -4,8 +4,9 @@
  *   R ago;
  * - revision, retention N: every 5 minutes compact to (current revision - N).
  */
-import type { KvStore, StoreLogger } from './store.js';
-import { CompactedError } from './errors.js';
+import type { Log } from '../util/log.js';
+import type { KvStore } from './store.js';
+import { EtcdError } from '../errors.js';
 
 export type AutoCompaction =
   { mode: 'periodic'; retentionMs: number } | { mode: 'revision'; retention: number };
@@ -17,7 +18,7 @@ export class AutoCompactor {
   constructor(
     private readonly store: KvStore,
     private readonly cfg: AutoCompaction,
-    private readonly log: StoreLogger,
+    private readonly log: Log,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -55,7 +56,7 @@ export class AutoCompactor {
       await this.store.compact(target);
       this.log.info({ revision: target, mode: this.cfg.mode }, 'auto compaction scheduled');
     } catch (err) {
-      if (!(err instanceof CompactedError))
+      if (!(err instanceof EtcdError && err.kind === 'compacted'))
         this.log.warn({ err, revision: target }, 'auto compaction failed');
     }
   }

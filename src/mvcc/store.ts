@@ -15,47 +15,29 @@
  * onCommit listeners (called in revision order once a revision is durable).
  */
 import sortedBtree from 'sorted-btree';
-
-type BTree<K, V> = InstanceType<typeof sortedBtree.default<K, V>>;
+import { EtcdError } from '../errors.js';
 import type { Backend, BatchOp } from '../storage/backend.js';
-import { META, readU64, u64 } from '../storage/schema.js';
+import { META, u64 } from '../storage/schema.js';
 import type { BinKey, RangeEnd } from '../util/bytes.js';
+import type { Log } from '../util/log.js';
 import { Committer, type Batch } from './committer.js';
-import { CompactedError, FutureRevisionError } from './errors.js';
-import { KeyIndex, type RevisionInfo } from './key-index.js';
-import { copyRecord, decodeKeyValue, parseRecord, rec, recordBytes, slabs } from './kv-codec.js';
+import type { KeyIndex } from './key-index.js';
+import { decodeKeyValue } from './kv-codec.js';
 import {
-  decodeSegment,
-  encodeSegment,
-  forEachRecord,
-  SegmentIndex,
-  segmentEnd,
-  segmentKey,
-  SEGMENTS_END,
-  SEGMENTS_START,
-} from './segment.js';
-import {
-  SORT_ASCEND,
-  SORT_DESCEND,
-  SORT_NONE,
-  TARGET_CREATE,
-  TARGET_KEY,
-  TARGET_MOD,
-  TARGET_VALUE,
-  TARGET_VERSION,
-  type Event,
-  type KeyValue,
-  type RangeOptions,
-  type RangeResult,
-} from './types.js';
+  finishByValue,
+  selectRange,
+  type BTree,
+  type Hit,
+  type Selection,
+} from './range-select.js';
+import { decodeSegment, SegmentIndex, segmentKey } from './segment.js';
+import type { Event, KeyValue, LeaseHooks, RangeOptions, RangeResult } from './types.js';
+import { compactHistory } from './compaction.js';
+import { restoreIndex } from './restore.js';
 import { WriteTxn } from './write-txn.js';
 
-/** How the store reaches the lessor without importing it (etcd's lease.RangeDeleter idea, reversed). */
-export interface LeaseHooks {
-  exists(id: bigint): boolean;
-  attach(id: bigint, key: BinKey): void;
-  detach(id: bigint, key: BinKey): void;
-}
+export { finishByValue, type Hit, type Selection };
+export type { LeaseHooks };
 
 export type CommitListener = (rev: number, events: Event[]) => void;
 
@@ -66,16 +48,10 @@ export interface CommitRecord {
   entries: KeyIndex[];
 }
 
-export interface StoreLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
 export interface StoreOptions {
   /** Revisions deleted per backend batch during compaction (etcd's compaction-batch-limit). */
   compactionBatchLimit: number;
-  logger: StoreLogger;
+  logger: Log;
   /** Called when the backend fails a write: the process cannot go on safely. */
   onFatal(err: Error): void;
 }
@@ -85,34 +61,6 @@ const noLeases: LeaseHooks = {
   attach: () => undefined,
   detach: () => undefined,
 };
-
-/** One selected key of a range: its index entry and where it stood at the read revision. */
-interface Hit {
-  entry: KeyIndex;
-  info: RevisionInfo;
-}
-
-/** The keys a range picked (see KvStore.select). */
-export interface Selection {
-  hits: Hit[];
-  count: number;
-  more: boolean;
-  /** SORT_ASCEND/SORT_DESCEND when the kvs still have to be sorted by value and cut. */
-  byValue: number;
-}
-
-/** Sorts by value and applies the limit when the selection asked for it. */
-export function finishByValue(
-  kvs: KeyValue[],
-  sel: Selection,
-  o: RangeOptions,
-): { kvs: KeyValue[]; more: boolean } {
-  if (sel.byValue === SORT_NONE) return { kvs, more: sel.more };
-  const sign = sel.byValue === SORT_DESCEND ? -1 : 1;
-  kvs.sort((a, b) => sign * Buffer.compare(a.value, b.value));
-  const more = o.limit > 0 && kvs.length > o.limit;
-  return { kvs: more ? kvs.slice(0, o.limit) : kvs, more };
-}
 
 export class KvStore {
   readonly index: BTree<BinKey, KeyIndex> = new sortedBtree.default<BinKey, KeyIndex>();
@@ -172,8 +120,8 @@ export class KvStore {
   /** Checks a requested read revision against the committed and compacted revisions. */
   checkReadRevision(rev: number): number {
     if (rev <= 0) return this.committedRev;
-    if (rev > this.committedRev) throw new FutureRevisionError();
-    if (rev < this.compactRev) throw new CompactedError();
+    if (rev > this.committedRev) throw new EtcdError('futureRev');
+    if (rev < this.compactRev) throw new EtcdError('compacted');
     return rev;
   }
 
@@ -192,57 +140,9 @@ export class KvStore {
     return { ...finishByValue(kvs, sel, o), count: sel.count, rev: head };
   }
 
-  /**
-   * Picks the keys of a range at `rev` using only the index, as etcd's Range does: with a sort
-   * order or a min/max filter it takes every key, otherwise the first limit+1 keys in key order;
-   * then sorts (sort_order NONE with a non-KEY target sorts ASCEND) and cuts to `limit`.
-   * `count` is every key in the range at `rev`, before filters and limit. Sorting by value
-   * needs the values, so for it the cut is left to finishByValue().
-   */
+  /** The keys of a range at `rev` (range-select.ts). */
   select(key: BinKey, end: RangeEnd, rev: number, o: RangeOptions): Selection {
-    const hits: Hit[] = [];
-    let count = 0;
-    const filtered =
-      o.minModRevision > 0 ||
-      o.maxModRevision > 0 ||
-      o.minCreateRevision > 0 ||
-      o.maxCreateRevision > 0;
-    const want = o.limit > 0 && o.sortOrder === SORT_NONE && !filtered ? o.limit + 1 : Infinity;
-    const visit = (entry: KeyIndex): void => {
-      if (hits.length >= want || o.countOnly) {
-        // Only counted: no need to decode where the key stood.
-        if (entry.exists(rev)) count++;
-        return;
-      }
-      const info = entry.get(rev);
-      if (!info) return;
-      count++;
-      if (filtered) {
-        if (o.minModRevision > 0 && info.main < o.minModRevision) return;
-        if (o.maxModRevision > 0 && info.main > o.maxModRevision) return;
-        if (o.minCreateRevision > 0 && info.created < o.minCreateRevision) return;
-        if (o.maxCreateRevision > 0 && info.created > o.maxCreateRevision) return;
-      }
-      hits.push({ entry, info });
-    };
-    if (end === undefined) {
-      const e = this.index.get(key);
-      if (e) visit(e);
-    } else if (end === null) {
-      for (const [, e] of this.index.entries(key)) visit(e);
-    } else if (key < end) {
-      this.index.forRange(key, end, false, (_k: BinKey, e: KeyIndex) => visit(e));
-    }
-    const order =
-      o.sortOrder === SORT_NONE && o.sortTarget !== TARGET_KEY ? SORT_ASCEND : o.sortOrder;
-    if (o.sortTarget === TARGET_VALUE && order !== SORT_NONE) {
-      return { hits, count, more: false, byValue: order };
-    }
-    if (order !== SORT_NONE && !(o.sortTarget === TARGET_KEY && order === SORT_ASCEND)) {
-      sortHits(hits, o.sortTarget, order === SORT_DESCEND);
-    }
-    const more = o.limit > 0 && hits.length > o.limit;
-    return { hits: more ? hits.slice(0, o.limit) : hits, count, more, byValue: SORT_NONE };
+    return selectRange(this.index, key, end, rev, o);
   }
 
   /** Turns index hits into kvs: from the value cache when possible, else from the backend. */
@@ -266,7 +166,7 @@ export class KvStore {
         // A history read raced a compaction that removed the revision.
         if (!bytes)
           throw rev < this.compactRev
-            ? new CompactedError()
+            ? new EtcdError('compacted')
             : new Error(`revision ${main}.${sub} missing from backend`);
         kvs[i] = decodeKeyValue(bytes);
       }
@@ -282,6 +182,14 @@ export class KvStore {
     if (!seg) return undefined;
     for (const e of decodeSegment(seg)) if (e.main === main && e.sub === sub) return e.kv;
     return undefined;
+  }
+
+  /** Every live key that holds a lease, with its lease ID (the lessor re-attaches them). */
+  *leasedKeys(): Iterable<[BinKey, bigint]> {
+    for (const [key, entry] of this.index.entries()) {
+      const id = entry.lease;
+      if (id !== 0n) yield [key, id];
+    }
   }
 
   // ---------------------------------------------------------------- writes
@@ -367,9 +275,10 @@ export class KvStore {
   async compact(rev: number): Promise<{ done: Promise<void>; head: number }> {
     // etcd starts with no compaction at all (compactMainRev -1), so the first Compact(0)
     // succeeds as a no-op and only later ones at or below the compacted revision fail.
-    if (rev <= this.compactRev && !(rev === 0 && !this.compactedOnce)) throw new CompactedError();
+    if (rev <= this.compactRev && !(rev === 0 && !this.compactedOnce))
+      throw new EtcdError('compacted');
     this.compactedOnce = true;
-    if (rev > this.currentRev) throw new FutureRevisionError();
+    if (rev > this.currentRev) throw new EtcdError('futureRev');
     this.compactRev = rev;
     const head = this.currentRev;
     await this.committer.waitFor(head, this.committedRev);
@@ -378,134 +287,22 @@ export class KvStore {
     return { done, head };
   }
 
-  /** Compacts the index and deletes unneeded revisions in bounded batches, yielding between them. */
+  /** Compacts the index and the backend below `rev` (compaction.ts). */
   private async runCompaction(rev: number): Promise<void> {
-    const started = Date.now();
-    const keep = new Set<string>();
-    const limit = Math.max(1, this.opts.compactionBatchLimit);
-    // 1. Index, in chunks of keys so requests interleave.
-    let from: BinKey | undefined = '';
-    while (from !== undefined) {
-      const batch: [BinKey, KeyIndex][] = [];
-      for (const pair of this.index.entries(from)) {
-        if (batch.length >= limit) break;
-        batch.push(pair);
-      }
-      from = batch.length >= limit ? batch[batch.length - 1]![0] : undefined;
-      if (from !== undefined) batch.pop();
-      for (const [k, e] of batch) {
-        const empty = e.compact(rev, (m, s) => keep.add(revId(m, s)));
-        if (empty && !this.pendingPrev.has(e)) this.index.delete(k);
-      }
-      if (from !== undefined) await yieldToEventLoop();
-    }
-    // 2. Backend: rewrite every segment that holds a revision <= rev without the revisions no
-    //    key keeps; delete segments left empty.
-    let deleted = 0;
-    const pending: BatchOp[] = [];
-    const gone = new Set<number>();
-    for await (const chunk of this.backend.scan(SEGMENTS_START, SEGMENTS_END, 64)) {
-      let past = false;
-      for (const [k, v] of chunk) {
-        const entries = decodeSegment(v);
-        if (entries.length && entries[0]!.main > rev) {
-          past = true;
-          break;
-        }
-        const left = entries.filter((e) => e.main > rev || keep.has(revId(e.main, e.sub)));
-        if (left.length === entries.length) continue;
-        deleted += entries.length - left.length;
-        if (left.length === 0) {
-          pending.push({ type: 'del', key: k });
-          gone.add(segmentEnd(k));
-        } else {
-          pending.push({ type: 'put', key: k, value: encodeSegment(left) });
-        }
-      }
-      if (pending.length >= limit || past) {
-        await this.backend.write(pending.splice(0));
-        await yieldToEventLoop();
-      }
-      if (past) break;
-    }
-    pending.push({ type: 'put', key: META.finishedCompactRev, value: u64(rev) });
-    await this.backend.write(pending);
-    this.segments.remove(gone);
-    this.opts.logger.info(
-      { revision: rev, deleted, tookMs: Date.now() - started },
-      'finished compaction',
-    );
+    await compactHistory(this, this.backend, this.segments, rev, this.opts);
   }
 
   // ---------------------------------------------------------------- restore
 
   private async restore(): Promise<void> {
-    const b = this.backend;
-    const metaRev = Number(readU64(await b.get(META.currentRev)) ?? 0n);
-    const finished = Number(readU64(await b.get(META.finishedCompactRev)) ?? 0n);
-    const scheduled = Number(readU64(await b.get(META.scheduledCompactRev)) ?? 0n);
-    let maxRev = 1;
-    let seg: Buffer = Buffer.alloc(0);
-    const index = this.index;
-    // Bytes of each segment value that belong to records no longer current (see repack).
-    const dead = new Map<Buffer, number>();
-    const retire = (entry: KeyIndex): void => {
-      const old = entry.buf!;
-      dead.set(old, (dead.get(old) ?? 0) + recordBytes(old, entry.off));
-    };
-    // Index records point into the segment values themselves: no copy per revision, and
-    // nothing allocated for a revision beyond its key's entry.
-    const restoreEntry = (main: number, sub: number, tombstone: boolean, off: number): void => {
-      if (main > maxRev) maxRev = main;
-      parseRecord(seg, off);
-      const key = seg.toString('latin1', rec.keyStart, rec.keyEnd);
-      if (tombstone) {
-        const entry = index.get(key);
-        if (entry !== undefined && entry.live) {
-          retire(entry);
-          entry.tombstone(main, sub);
-        }
-        return;
-      }
-      let entry = new KeyIndex();
-      if (!index.setIfNotPresent(key, entry)) {
-        entry = index.get(key)!;
-        if (entry.live) retire(entry);
-      }
-      entry.put(main, sub, seg, off);
-    };
-    for await (const chunk of b.scan(SEGMENTS_START, SEGMENTS_END, 64, true)) {
-      for (const [k, v] of chunk) {
-        this.segments.add(segmentEnd(k));
-        seg = v;
-        forEachRecord(v, restoreEntry);
-      }
-    }
-    if (dead.size > 0) this.repack(dead);
-    this.currentRev = this.committedRev = Math.max(maxRev, metaRev, scheduled, finished, 1);
-    this.compactRev = Math.max(finished, scheduled);
+    const r = await restoreIndex(this.backend, this.index, this.segments);
+    this.currentRev = this.committedRev = r.rev;
+    this.compactRev = Math.max(r.finishedCompactRev, r.scheduledCompactRev);
     this.compactedOnce = this.compactRev > 0;
-    if (scheduled > finished) {
+    if (r.scheduledCompactRev > r.finishedCompactRev) {
       // A compaction was cut short by a crash: finish it before serving.
-      await this.runCompaction(scheduled);
+      await this.runCompaction(r.scheduledCompactRev);
     }
-  }
-
-  /**
-   * After a restore, index records live inside the segment values they were read from. A
-   * segment value most of whose bytes are records overwritten or deleted since (`dead`) would
-   * be kept whole by the few records left: copy those into slab memory so it can go.
-   */
-  private repack(dead: Map<Buffer, number>): void {
-    this.index.forEachPair((_k, e) => {
-      const buf = e.buf;
-      if (buf === null) return;
-      const d = dead.get(buf);
-      if (d !== undefined && d * 2 > buf.length) {
-        e.off = copyRecord(buf, e.off);
-        e.buf = slabs.last;
-      }
-    });
   }
 
   /** Waits for queued writes and compactions; the backend is closed by the caller. */
@@ -513,38 +310,4 @@ export class KvStore {
     await this.committer.drain();
     await this.compaction.catch(() => undefined);
   }
-}
-
-/** A revision as a set key: main and sub fit exactly in a float64 pair string. */
-function revId(main: number, sub: number): string {
-  return `${main}.${sub}`;
-}
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Sorts hits (which come in ascending key order) by a revision target, or by key. */
-function sortHits(hits: Hit[], target: number, desc: boolean): void {
-  if (target !== TARGET_VERSION && target !== TARGET_CREATE && target !== TARGET_MOD) {
-    // By key: the hits are in key order already, and keys are unique.
-    if (desc) hits.reverse();
-    return;
-  }
-  const key = (h: Hit): number => {
-    switch (target) {
-      case TARGET_VERSION:
-        return h.info.ver;
-      case TARGET_CREATE:
-        return h.info.created;
-      default:
-        return h.info.main;
-    }
-  };
-  const sign = desc ? -1 : 1;
-  hits.sort((a, b) => {
-    const x = key(a);
-    const y = key(b);
-    return x < y ? -sign : x > y ? sign : 0;
-  });
 }

@@ -1,4 +1,5 @@
 /** Domain types of the MVCC store. Wire conversion happens in src/api. */
+import type { BinKey } from '../util/bytes.js';
 
 /** A key's value at one revision (mvccpb.KeyValue). Lease IDs are int64: kept as bigint. */
 export interface KeyValue {
@@ -64,4 +65,11 @@ export interface RangeResult {
   more: boolean;
   /** The revision the range was read at (the current revision for reads of "now"). */
   rev: number;
+}
+
+/** How the store reaches the lessor without importing it (etcd's lease.RangeDeleter idea, reversed). */
+export interface LeaseHooks {
+  exists(id: bigint): boolean;
+  attach(id: bigint, key: BinKey): void;
+  detach(id: bigint, key: BinKey): void;
 }

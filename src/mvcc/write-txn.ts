@@ -11,15 +11,24 @@ import type { BinKey, RangeEnd } from '../util/bytes.js';
 import { KeyIndex } from './key-index.js';
 import { encodeKeyValue, rec, recordKeyValue, slabs, writeRecord } from './kv-codec.js';
 import type { SegEntry } from './segment.js';
-import { finishByValue, type KvStore } from './store.js';
+import { finishByValue, selectRange, type BTree } from './range-select.js';
 import {
   EVENT_DELETE,
   EVENT_PUT,
   type Event,
   type KeyValue,
+  type LeaseHooks,
   type RangeOptions,
   type RangeResult,
 } from './types.js';
+
+/** What a write transaction changes: the store's index and what readers still need of it. */
+export interface TxnTarget {
+  readonly index: BTree<BinKey, KeyIndex>;
+  /** See KvStore.pendingPrev. */
+  readonly pendingPrev: Map<KeyIndex, KeyValue | null>;
+  readonly leases: LeaseHooks;
+}
 
 const EMPTY = Buffer.alloc(0);
 
@@ -33,9 +42,9 @@ export class WriteTxn {
   readonly segEntries: SegEntry[] = [];
   readonly events: Event[] = [];
   readonly entries: KeyIndex[] = [];
-  private readonly store: KvStore;
+  private readonly store: TxnTarget;
 
-  constructor(store: KvStore, beginRev: number) {
+  constructor(store: TxnTarget, beginRev: number) {
     this.store = store;
     this.beginRev = beginRev;
     this.rev = beginRev + 1;
@@ -83,7 +92,7 @@ export class WriteTxn {
    */
   range(key: BinKey, end: RangeEnd, o: RangeOptions): RangeResult {
     const rev = this.readRev;
-    const sel = this.store.select(key, end, rev, o);
+    const sel = selectRange(this.store.index, key, end, rev, o);
     if (o.countOnly) return { kvs: [], count: sel.count, more: false, rev };
     // At the newest revision every hit is the entry's newest value.
     const kvs = sel.hits.map((h) => h.entry.kv!);

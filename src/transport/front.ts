@@ -14,13 +14,9 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { bindTarget } from '../config.js';
+import type { Log } from '../util/log.js';
 import type { Transport } from './transport.js';
 import { CLIENT_PREFACE } from './wire/h2-frames.js';
-
-export interface FrontLogger {
-  debug(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
 
 /**
  * Takes a connection that did not open with the HTTP/2 preface (HTTP/1.x, in practice). The
@@ -30,7 +26,7 @@ export interface FrontLogger {
 export type Http1Handler = (socket: net.Socket) => void;
 
 export interface FrontOptions {
-  logger: FrontLogger;
+  logger: Log;
   /** HTTP/1.x connections; default: every request gets `404 page not found` (see http1Server). */
   http1?: Http1Handler;
   /** How long a connection may take to send its first bytes (default PREFACE_TIMEOUT_MS). */

@@ -7,15 +7,10 @@
  */
 import type { Duplex } from 'node:stream';
 import type { ServiceHandlers } from '../api/rpc.js';
-
-export interface TransportLogger {
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
-}
+import type { Log } from '../util/log.js';
 
 export interface TransportOptions {
-  logger: TransportLogger;
+  logger: Log;
   /**
    * Largest request message accepted (etcd: --max-request-bytes + 512 KiB); larger ones get
    * grpc-go's RESOURCE_EXHAUSTED text.

@@ -22,9 +22,10 @@
  * Writers never wait for watchers: notify() only writes to streams that can take more and parks
  * the rest.
  */
+import type { Log } from '../util/log.js';
 import { HistoryCursor, peekKey, recordToEvent } from '../mvcc/history.js';
 import type { KeyIndex, RevisionInfo } from '../mvcc/key-index.js';
-import type { KvStore, StoreLogger } from '../mvcc/store.js';
+import type { KvStore } from '../mvcc/store.js';
 import { EVENT_PUT, type Event, type KeyValue } from '../mvcc/types.js';
 import { WatchStream, type WatchStreamOptions } from './watch-stream.js';
 import {
@@ -54,7 +55,7 @@ export interface WatchableStoreOptions {
   tailCap: number;
   /** Backend records (segments) per chunk read. */
   chunk: number;
-  logger?: StoreLogger;
+  logger?: Log;
 }
 
 export const DEFAULT_WATCHABLE_OPTIONS: WatchableStoreOptions = {

@@ -10,7 +10,7 @@ import { EtcdGrpcClient, type Wire } from '../helpers/grpc-client.js';
 import { ourServerSkipReason, startOurServer } from '../helpers/our-server.js';
 import { realEtcdSkipReason, startRealEtcd } from '../helpers/real-etcd.js';
 import type { ServerHandle } from '../helpers/server-process.js';
-import { RAFT_FIELD, raftEntryBytes, requestIdBits } from '../../src/kv/request-size.js';
+import { RAFT_FIELD, raftEntryBytes, requestIdBits } from '../../src/etcdserver/request-size.js';
 import { varintLen } from '../../src/mvcc/kv-codec.js';
 
 const LIMIT = 4096;

@@ -6,6 +6,7 @@
  *
  * Run: npx tsc -p . && node --test dist/test/integration/front.test.js
  */
+import { SILENT_LOG } from '../../src/util/log.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,7 +28,7 @@ import {
 import { h2Frame as frame, RawH2 } from '../helpers/raw-h2.js';
 import { startServer } from '../../src/index.js';
 
-const quiet = { debug: () => undefined, warn: () => undefined };
+const quiet = SILENT_LOG;
 
 /** A unary method whose messages pass as raw bytes both ways. */
 const rawUnary = (path: string): grpc.MethodDefinition<Buffer, Buffer> => ({

@@ -35,7 +35,7 @@ function record(w: Watcher): Seen[] {
 }
 
 async function stop(s: RunningServer): Promise<void> {
-  closeWatchStreams(s.store);
+  closeWatchStreams(s.watchHub);
   await s.close();
 }
 

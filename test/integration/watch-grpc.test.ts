@@ -20,7 +20,7 @@ before(async () => {
 
 after(async () => {
   kv.close();
-  closeWatchStreams(server.store);
+  closeWatchStreams(server.watchHub);
   await server.close();
 });
 
@@ -166,7 +166,7 @@ test('fragment: a response above max-request-bytes + 512 KiB is split between ev
   t.after(async () => {
     w.close();
     k.close();
-    closeWatchStreams(s.store);
+    closeWatchStreams(s.watchHub);
     await s.close();
   });
   const val = Buffer.alloc(900, 'x');
@@ -222,7 +222,7 @@ test('server-side ends: shutdown is UNAVAILABLE "server stopped" (clients retry)
     });
     w.create({ key: 'x' });
     await w.waitCount(1);
-    closeWatchStreams(s.store, why);
+    closeWatchStreams(s.watchHub, why);
     assert.equal(await w.waitEnd(), true);
     assert.equal(w.error?.code, code);
     assert.equal(w.error?.details, details);
@@ -236,7 +236,7 @@ test('progress_notify with --experimental-watch-progress-notify-interval', async
   t.after(async () => {
     w.close();
     k.close();
-    closeWatchStreams(s.store);
+    closeWatchStreams(s.watchHub);
     await s.close();
   });
   const rev = await k.put('pn', '1');

@@ -17,16 +17,11 @@ import {
   type ServiceHandlers,
 } from '../../api/rpc.js';
 import type { Duplex } from 'node:stream';
+import type { Log } from '../../util/log.js';
 import type { Transport, TransportOptions } from '../transport.js';
 
-export interface Logger {
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
-}
-
 export interface AdapterOptions {
-  logger: Logger;
+  logger: Log;
   /**
    * Largest request message accepted (etcd: --max-request-bytes + 512 KiB). Checked here so the
    * error carries grpc-go's text; grpc-js's own limit sits higher as a memory guard.
@@ -73,7 +68,7 @@ function context(metadata: grpc.Metadata, msg: unknown): CallContext {
   };
 }
 
-function toGrpcError(err: unknown, log: Logger, method: string): Partial<grpc.StatusObject> {
+function toGrpcError(err: unknown, log: Log, method: string): Partial<grpc.StatusObject> {
   const s = callStatus(err, method, log);
   return { code: s.code, details: s.details, metadata: new grpc.Metadata() };
 }
@@ -184,7 +179,7 @@ function wrap(h: Handler, path: string, opts: AdapterOptions): grpc.UntypedHandl
 type WritableCall =
   grpc.ServerWritableStream<object, object> | grpc.ServerDuplexStream<object, object>;
 
-function adaptStream(call: WritableCall, log: Logger, path: string): DuplexStream<never, object> {
+function adaptStream(call: WritableCall, log: Log, path: string): DuplexStream<never, object> {
   let closed = false;
   const closers: (() => void)[] = [];
   const close = (): void => {

@@ -1,21 +1,22 @@
 /**
- * The request side of a streaming gRPC call (server-streaming or bidirectional), shared by both
- * HTTP/2 transports: reassembling messages from DATA chunks, decoding them, starting the handler,
- * half-close, and the call's close bookkeeping. A transport subclass supplies the response side
- * (write, onDrain, end) and feeds its stream's chunks to the handlers `start()` hands it.
+ * The gRPC call layer of our HTTP/2 transport: unary dispatch, and the request side of a
+ * streaming call (server-streaming or bidirectional): reassembling messages from DATA chunks,
+ * decoding them, starting the handler, half-close, and the call's close bookkeeping. The
+ * transport's subclass supplies the response side (write, onDrain, end) and feeds its stream's
+ * chunks to the handlers `start()` hands it.
  */
+import type { Log } from '../../util/log.js';
 import { Code, RpcError } from '../../errors.js';
 import { toStatus } from '../../api/errors.js';
 import { encodeFrame, FrameReader } from './framing.js';
 import { contextOf, CUT_MESSAGE, decodeRequest, NO_MESSAGE, type Route } from './routes.js';
 import { runUnary, type DuplexStream, type UnaryHandler } from '../../api/rpc.js';
-import type { TransportLogger } from '../transport.js';
 
 /** The status a failed call ends with; errors that are not etcd's own are logged. */
 export function callStatus(
   err: unknown,
   path: string,
-  log: TransportLogger,
+  log: Log,
 ): { code: number; details: string } {
   const st = toStatus(err);
   if (st.unexpected) log.error({ err, method: path }, 'request failed unexpectedly');
@@ -42,7 +43,7 @@ export function dispatchUnary(
   headers: Readonly<Record<string, string | string[] | undefined>>,
   msg: Buffer,
   slowMs: number,
-  log: TransportLogger,
+  log: Log,
   reply: UnaryReply,
 ): void {
   const started = performance.now();

@@ -14,6 +14,7 @@
  * round trips. Any `:authority` is accepted (grpc-go sends whole URLs there, as etcd's Go
  * server accepts).
  */
+import type { Log } from '../../util/log.js';
 import type { Duplex } from 'node:stream';
 import { Code, RpcError } from '../../errors.js';
 import { callStatus, dispatchUnary, StreamingCall, type CallInput } from '../grpc/call.js';
@@ -33,7 +34,7 @@ import {
 import { H2, H2Connection, type H2Stream, type RequestHeaders } from './h2-conn.js';
 import { encodeHeaderBlock, type HeaderField } from './hpack.js';
 import type { ServiceHandlers, UnaryHandler } from '../../api/rpc.js';
-import type { Transport, TransportLogger, TransportOptions } from '../transport.js';
+import type { Transport, TransportOptions } from '../transport.js';
 
 const block = (fields: [string, string][]): Buffer =>
   encodeHeaderBlock(fields.map(([name, value]): HeaderField => ({ name, value })));
@@ -93,7 +94,7 @@ function responseContentType(reqCt: string): string {
 
 export class WireTransport implements Transport {
   private readonly opts: TransportOptions;
-  private readonly log: TransportLogger;
+  private readonly log: Log;
   private readonly routes = new Routes();
   private readonly conns = new Set<H2Connection>();
   private closing = false;

@@ -5,9 +5,10 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { int64, messageType } from '../../../src/api/codec.js';
+import { messageType } from '../../../src/api/codec.js';
+import { int64 } from '../../../src/util/int64.js';
 import { HeaderFactory } from '../../../src/api/header.js';
-import { eventsFrame } from '../../../src/api/watch.js';
+import { eventsFrame } from '../../../src/api/watch-encoding.js';
 import type { Event, KeyValue } from '../../../src/mvcc/types.js';
 
 const kv = (key: string, value: string, rev: number, extra: Partial<KeyValue> = {}): KeyValue => ({

@@ -5,6 +5,7 @@
 //
 // Run: npx tsc -p . && node --test dist/test/unit/lease/lessor.test.js
 
+import { SILENT_LOG } from '../../../src/util/log.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EtcdError } from '../../../src/errors.js';
@@ -17,7 +18,7 @@ import { Backend } from '../../../src/storage/backend.js';
 import { LEASE_END, LEASE_START, leaseKey } from '../../../src/storage/schema.js';
 import { toBin } from '../../../src/util/bytes.js';
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const quiet = SILENT_LOG;
 
 interface Rig {
   backend: Backend;

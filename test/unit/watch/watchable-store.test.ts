@@ -2,6 +2,7 @@
 // the transport: live delivery, history replay and its handover to live delivery under
 // concurrent writes, backpressure (parking and catching up), compaction, progress, filters.
 
+import { SILENT_LOG } from '../../../src/util/log.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
@@ -13,7 +14,7 @@ import { WatchableStore, type WatchableStoreOptions } from '../../../src/watch/w
 import type { CreateRequest, WatchStream } from '../../../src/watch/watch-stream.js';
 import type { WatchResult, WatchSink } from '../../../src/watch/watcher.js';
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const quiet = SILENT_LOG;
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 
 async function openStore(): Promise<KvStore> {

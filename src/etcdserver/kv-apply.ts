@@ -1,9 +1,10 @@
 /**
  * KV request execution: Range, Put, DeleteRange, Txn and Compact over the MVCC store (mirrors
  * etcd server/etcdserver/txn: range.go, put.go, delete.go, txn.go). Takes decoded etcdserverpb
- * requests, returns response bodies without headers plus the revision the header must carry.
+ * requests that passed the pipeline's checks (etcd-server.ts), returns response bodies without
+ * headers plus the revision the header must carry.
  */
-import { toBig, toNum } from '../api/codec.js';
+import { toBig, toNum } from '../util/int64.js';
 import { EtcdError } from '../errors.js';
 import type { KvStore } from '../mvcc/store.js';
 import type { RangeOptions, RangeResult } from '../mvcc/types.js';
@@ -18,13 +19,6 @@ import type {
   RequestOp,
   TxnRequest,
 } from './pb.js';
-import {
-  checkDeleteRequest,
-  checkIntervals,
-  checkPutRequest,
-  checkRangeRequest,
-  checkTxnRequest,
-} from './validate.js';
 import { wireKv } from './wire.js';
 
 export interface KvResult {
@@ -35,10 +29,6 @@ export interface KvResult {
 
 export interface LeaseLookup {
   exists(id: bigint): boolean;
-}
-
-export interface KvServerOptions {
-  maxTxnOps: number;
 }
 
 /** RangeRequest → store options. */
@@ -69,26 +59,21 @@ function rangeBody(res: RangeResult, keysOnly: boolean): Record<string, unknown>
 /** A historical range inside a txn, read before the txn runs (history cannot change). */
 type Prefetched = Map<RangeRequest, { ok: true; res: RangeResult } | { ok: false; err: unknown }>;
 
-export class KvServer {
+export class KvApplier {
   readonly store: KvStore;
   private readonly leases: LeaseLookup;
-  private readonly opts: KvServerOptions;
-
-  constructor(store: KvStore, leases: LeaseLookup, opts: KvServerOptions) {
+  constructor(store: KvStore, leases: LeaseLookup) {
     this.store = store;
     this.leases = leases;
-    this.opts = opts;
   }
 
   async range(r: RangeRequest): Promise<KvResult> {
-    checkRangeRequest(r);
     const o = rangeOptions(r);
     const res = await this.store.range(toBin(r.key), rangeEndOf(r.range_end), o);
     return { body: rangeBody(res, o.keysOnly), rev: res.rev };
   }
 
   async put(r: PutRequest): Promise<KvResult> {
-    checkPutRequest(r);
     const { result, rev, durable } = this.store.write((txn) => {
       this.checkPut(txn, r, false);
       return this.applyPut(txn, r);
@@ -98,16 +83,12 @@ export class KvServer {
   }
 
   async deleteRange(r: DeleteRangeRequest): Promise<KvResult> {
-    checkDeleteRequest(r);
     const { result, rev, durable } = this.store.write((txn) => this.applyDelete(txn, r));
     await durable;
     return { body: result, rev };
   }
 
   async txn(r: TxnRequest): Promise<KvResult> {
-    checkTxnRequest(r, this.opts.maxTxnOps);
-    checkIntervals(r.success);
-    checkIntervals(r.failure);
     // Most txns read only the newest state: skip the async pre-read (and its await) for them.
     const prefetched = hasHistoricalRange(r) ? await this.prefetch(r) : NO_PREFETCH;
     const { result, rev, durable } = this.store.write((txn) => {

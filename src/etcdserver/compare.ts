@@ -2,7 +2,7 @@
 import type { KeyValue } from '../mvcc/types.js';
 import type { WriteTxn } from '../mvcc/write-txn.js';
 import { rangeEndOf, toBin } from '../util/bytes.js';
-import { toBig } from '../api/codec.js';
+import { toBig } from '../util/int64.js';
 import {
   CMP_EQUAL,
   CMP_GREATER,

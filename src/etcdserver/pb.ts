@@ -3,7 +3,7 @@
  * keepCase names). Unset scalar fields read as their proto3 default; int64 fields as Long or
  * number; bytes as Buffer.
  */
-import type { Int64 } from '../api/codec.js';
+import type { Int64 } from '../util/int64.js';
 
 export interface RangeRequest {
   key: Buffer;

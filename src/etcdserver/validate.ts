@@ -3,7 +3,7 @@
  * checkPutRequest, checkDeleteRequest, checkTxnRequest, checkIntervals).
  */
 import { EtcdError } from '../errors.js';
-import { toNum } from '../api/codec.js';
+import { toNum } from '../util/int64.js';
 import type { DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from './pb.js';
 
 export function checkRangeRequest(r: RangeRequest): void {

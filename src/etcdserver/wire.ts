@@ -1,5 +1,5 @@
 /** Domain KeyValue → the wire object encoded into mvccpb.KeyValue (zero fields left out). */
-import { int64 } from '../api/codec.js';
+import { int64 } from '../util/int64.js';
 import type { KeyValue } from '../mvcc/types.js';
 
 export interface WireKv {
