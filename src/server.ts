@@ -13,7 +13,7 @@ import { maintenanceService } from './api/maintenance.js';
 import { closeWatchStreams, watchService } from './api/watch.js';
 import { AlarmStore, ALARM_CORRUPT, ALARM_NOSPACE } from './cluster/alarms.js';
 import { loadMembership, type MemberInfo } from './cluster/membership.js';
-import { defaultConfig, type ServerConfig } from './config.js';
+import { defaultConfig, type ServerConfig } from './config/index.js';
 import { EtcdError } from './errors.js';
 import { KvServer } from './kv/kv-server.js';
 import { requestIdBits } from './kv/request-size.js';

@@ -1,5 +1,5 @@
 /**
- * Unit tests for src/config.ts: etcd-compatible flags and ETCD_* variables. Expected error texts
+ * Unit tests for src/config: etcd-compatible flags and ETCD_* variables. Expected error texts
  * were checked against a live etcd 3.4.23 (`etcd --…` on loopback with a temporary data dir).
  */
 import assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ import {
   parseGoDuration,
   parseInitialCluster,
   type ServerConfig,
-} from '../../src/config.js';
+} from '../../src/config/index.js';
 
 type Env = Record<string, string | undefined>;
 
