@@ -6,4 +6,4 @@
  *   await etcd.close();
  */
 export { startServer, SERVER_VERSION, type RunningServer, type StartOptions } from './server.js';
-export { defaultConfig, parseConfig, ConfigError, type ServerConfig } from './config.js';
+export { defaultConfig, parseConfig, ConfigError, type ServerConfig } from './config/index.js';

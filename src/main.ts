@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { checkInitialCluster, ConfigError, parseConfig } from './config.js';
+import { checkInitialCluster, ConfigError, parseConfig } from './config/index.js';
 import { limitHeapGrowth, startIdleGc, tuneMarkingTrigger } from './idle-gc.js';
 import { createLogger, flushLogsBeforeExit } from './logger.js';
 import { SERVER_VERSION, startServer } from './server.js';

@@ -13,7 +13,7 @@ import { maintenanceService } from './api/maintenance.js';
 import { closeWatchStreams, watchService } from './api/watch.js';
 import { AlarmStore } from './cluster/alarms.js';
 import { loadMembership, type MemberInfo } from './cluster/membership.js';
-import { defaultConfig, type ServerConfig } from './config.js';
+import { defaultConfig, type ServerConfig } from './config/index.js';
 import { EtcdServer } from './etcdserver/etcd-server.js';
 import { Lessor } from './lease/lessor.js';
 import { createLogger, type Logger } from './logger.js';

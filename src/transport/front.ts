@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { bindTarget } from '../config.js';
+import { bindTarget } from '../config/index.js';
 import type { Log } from '../util/log.js';
 import type { Transport } from './transport.js';
 import { CLIENT_PREFACE } from './wire/h2-frames.js';
