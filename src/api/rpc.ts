@@ -44,10 +44,13 @@ export type Handler =
   | { kind: 'serverStream'; fn: ServerStreamHandler }
   | { kind: 'duplex'; fn: DuplexHandler };
 
+// The request type is the handler's own declaration until handlers are typed from the protos.
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
 export function unary<Req>(fn: (req: Req, ctx: CallContext) => object | Promise<object>): Handler {
   return { kind: 'unary', fn: fn };
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
 export function serverStream<Req>(
   fn: (req: Req, stream: ResponseStream<object>, ctx: CallContext) => void,
 ): Handler {

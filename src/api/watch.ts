@@ -128,13 +128,13 @@ class GrpcWatchSink implements WatchSink {
     const Resp = messageType('etcdserverpb.WatchResponse');
     const Ev = messageType('mvccpb.Event');
     const sizes = events.map((e) => {
-      const n = Ev.encode(e).len;
+      const n = Ev.encode(e).finish().length;
       return 1 + varintLen(n) + n;
     });
-    const base = Resp.encode({ ...msg, events: [] }).len;
+    const base = Resp.encode({ ...msg, events: [] }).finish().length;
     const total = sizes.reduce((a, b) => a + b, base);
     if (total < this.maxBytes) return this.stream.write(msg);
-    const fragBase = Resp.encode({ ...msg, events: [], fragment: true }).len;
+    const fragBase = Resp.encode({ ...msg, events: [], fragment: true }).finish().length;
     let idx = 0;
     for (;;) {
       const part: WireEvent[] = [];

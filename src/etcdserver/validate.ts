@@ -7,19 +7,19 @@ import { toNum } from '../util/int64.js';
 import type { DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from './pb.js';
 
 export function checkRangeRequest(r: RangeRequest): void {
-  if (!r.key || r.key.length === 0) throw new EtcdError('emptyKey');
+  if (r.key.length === 0) throw new EtcdError('emptyKey');
   if (r.sort_order < 0 || r.sort_order > 2) throw new EtcdError('invalidSortOption');
   if (r.sort_target < 0 || r.sort_target > 4) throw new EtcdError('invalidSortOption');
 }
 
 export function checkPutRequest(r: PutRequest): void {
-  if (!r.key || r.key.length === 0) throw new EtcdError('emptyKey');
-  if (r.ignore_value && r.value && r.value.length !== 0) throw new EtcdError('valueProvided');
+  if (r.key.length === 0) throw new EtcdError('emptyKey');
+  if (r.ignore_value && r.value.length !== 0) throw new EtcdError('valueProvided');
   if (r.ignore_lease && toNum(r.lease) !== 0) throw new EtcdError('leaseProvided');
 }
 
 export function checkDeleteRequest(r: DeleteRangeRequest): void {
-  if (!r.key || r.key.length === 0) throw new EtcdError('emptyKey');
+  if (r.key.length === 0) throw new EtcdError('emptyKey');
 }
 
 function checkRequestOp(op: RequestOp, maxTxnOps: number): void {
@@ -33,7 +33,7 @@ function checkRequestOp(op: RequestOp, maxTxnOps: number): void {
 export function checkTxnRequest(r: TxnRequest, maxTxnOps: number): void {
   const opc = Math.max(r.compare.length, r.success.length, r.failure.length);
   if (opc > maxTxnOps) throw new EtcdError('tooManyOps');
-  for (const c of r.compare) if (!c.key || c.key.length === 0) throw new EtcdError('emptyKey');
+  for (const c of r.compare) if (c.key.length === 0) throw new EtcdError('emptyKey');
   for (const op of r.success) checkRequestOp(op, maxTxnOps - opc);
   for (const op of r.failure) checkRequestOp(op, maxTxnOps - opc);
 }
@@ -69,7 +69,7 @@ export function checkIntervals(reqs: RequestOp[]): { puts: Set<string>; dels: In
     if (!d) continue;
     dels.push({
       start: bin(d.key),
-      end: d.range_end && d.range_end.length > 0 ? bin(d.range_end) : null,
+      end: d.range_end.length > 0 ? bin(d.range_end) : null,
     });
   }
   const puts = new Set<string>();

@@ -120,6 +120,8 @@ function sortHits(hits: Hit[], target: number, desc: boolean): void {
         return h.info.ver;
       case TARGET_CREATE:
         return h.info.created;
+      case TARGET_MOD:
+        return h.info.main;
       default:
         return h.info.main;
     }

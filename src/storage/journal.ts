@@ -263,10 +263,10 @@ export class Journal {
       throw this.failed;
     });
     this.syncing = p;
-    p.then(
-      () => void (this.syncing === p && (this.syncing = null)),
-      () => void (this.syncing === p && (this.syncing = null)),
-    );
+    const settled = (): void => {
+      if (this.syncing === p) this.syncing = null;
+    };
+    p.then(settled, settled);
     return p;
   }
 

@@ -172,7 +172,8 @@ export class WatchableStore {
       case CATCHING:
         s.catching--; // the pass skips it
         break;
-      default:
+      case COMPACTED:
+      case CANCELED:
         break;
     }
     w.state = CANCELED;

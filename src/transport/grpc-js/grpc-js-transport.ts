@@ -70,6 +70,8 @@ function context(metadata: grpc.Metadata, msg: unknown): CallContext {
 
 function toGrpcError(err: unknown, log: Log, method: string): Partial<grpc.StatusObject> {
   const s = callStatus(err, method, log);
+  // Our codes are gRPC's canonical numbers (src/errors.ts Code), which grpc.status enumerates.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
   return { code: s.code, details: s.details, metadata: new grpc.Metadata() };
 }
 

@@ -261,6 +261,8 @@ export class H2Connection extends H2Sender {
         const start = p + HEADER_BYTES;
         p = start + len;
         this.onFrame(type, flags, id, buf.subarray(start, p));
+        // onFrame may have ended the connection.
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
         if (this.dead) return;
       }
     } catch (err) {
