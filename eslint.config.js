@@ -65,6 +65,8 @@ function layerRules() {
             return {
               group: except ? [`**/${dir}/*`, `!**/${dir}/${except}`] : [`**/${dir}/**`],
               message: `src/${layer} sits below src/${dir}`,
+              // config describes what the layers below it take: it may name their types.
+              allowTypeImports: layer === 'config',
             };
           }),
         },

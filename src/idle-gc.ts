@@ -1,9 +1,9 @@
 /**
  * Gives memory back when the server goes quiet after a burst.
  *
- * V8 grows the heap generously under load (after a 300k-key fill: 200 MB of old space, of which
- * 50 MB live) and shrinks it only when its own memory reducer gets round to it, so a server that
- * has gone idle can sit on hundreds of megabytes of garbage. Every `checkMs` this looks at the
+ * V8 grows the heap generously under load (after a large fill, several times what is live) and
+ * shrinks it only when its own memory reducer gets round to it, so a server that has gone idle
+ * can sit on hundreds of megabytes of garbage. Every `checkMs` this looks at the
  * event loop: when it was nearly idle and the heap has grown by `slackBytes` since the last collection,
  * a full GC runs (tens of milliseconds, while nothing is waiting), one per check until V8 has
  * returned the pages.
@@ -26,13 +26,12 @@ const DEFAULTS: IdleGcOptions = { checkMs: 250, idleBelow: 0.02, slackBytes: 32 
 
 /**
  * Makes V8 let the old space grow by half of what survived the last full GC before it collects
- * again, instead of its own dynamic factor (up to 4x), once the heap is large. Measured on a
- * 300k-key fill (etcdbench, 100 clients): RSS at the end 258-275 MB instead of 371-374 (etcd:
- * 247-264), fill rate within noise. 25% cost a fifth of the fill rate.
+ * again, instead of its own dynamic factor (up to 4x), once the live heap is large: the RSS of a
+ * big store stays near what is live, at no cost in throughput (a smaller margin cost some).
  *
- * Below `fromBytes` of live heap V8's own factor stays: with 10-20 MB live, a 50% margin meant a
- * full collection (2-5 ms pauses) every ~150 ms under a watch fan-out -- 20 in a 4 s
- * watch-latency run against 1 with V8's factor, and the p99 put-to-event latency followed them.
+ * Below `fromBytes` of live heap V8's own factor stays: over a small live heap a 50% margin
+ * means a full collection every few hundred milliseconds under a watch fan-out, and the tail
+ * latency of watch events follows those pauses. docs/performance.md has the figures.
  * V8 reads the flag whenever it sets a new limit, so a periodic check can switch it.
  * CLI only, like the idle collector.
  */
@@ -55,14 +54,10 @@ export function limitHeapGrowth(percent = 50, fromBytes = 64 << 20, checkMs = 50
  * once past `hardPercent`, instead of V8's own rule.
  *
  * V8's own rule starts marking whenever the room left is smaller than the young generation.
- * Once the young generation has grown to its full 2 x 16 MB (it grows under a burst and does
- * not shrink back) while the live heap is small, the room after a full GC (the larger of 8 MB
- * and V8's growth factor, plus one semi-space) is below that from the start: every full GC
- * begins the next one. Measured on a server warmed by one watch-latency run (100 watchers,
- * 2000 puts, 11 MB live): a full GC every ~150 ms, 19-20 per 2000 puts, each a 2-5 ms pause
- * plus 5-10 ms of marking steps, and the p99 put-to-event latency rose from 5-6 ms to 7-9 ms;
- * the first run on a fresh server (young generation not grown yet) did not show it. With these
- * triggers: 2-3 full GCs per run and p99 4.8-5.9 ms, the same heap limits.
+ * Once the young generation has grown to its full size (it grows under a burst and does not
+ * shrink back) while the live heap is small, the room after a full GC is below that from the
+ * start: every full GC begins the next one, on any server warmed by one burst. With these
+ * triggers full GCs come a few per burst instead of one after another (docs/performance.md).
  * V8 reads both flags each time it checks; CLI only, like the other two.
  */
 export function tuneMarkingTrigger(softPercent = 80, hardPercent = 95): void {

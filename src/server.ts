@@ -64,7 +64,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     logLevel:
       options.logLevel === 'silent' || options.logLevel === undefined ? 'info' : options.logLevel,
   });
-  const log = givenLogger ?? createLogger(options.logLevel ?? cfg.logLevel);
+  // Embedded use is silent unless asked: the CLI passes its own logger.
+  const log = givenLogger ?? createLogger(options.logLevel ?? 'silent');
 
   // Bind the client ports first, as etcd does: clients that connect while the store loads wait
   // for it instead of being refused (and backing off). The front serves them once `server` exists.

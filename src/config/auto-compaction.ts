@@ -4,11 +4,12 @@
  * Mirrors etcd's server/embed parseCompactionRetention (an integer is hours or revisions,
  * anything else a Go duration), with its error texts.
  */
+import type { AutoCompactionSettings } from '../mvcc/auto-compactor.js';
 import { ConfigError, msg, q } from './errors.js';
 import { INT64_MAX, nsToMs, parseGoDuration } from './go-flags.js';
 
-export type AutoCompaction =
-  { mode: 'periodic'; retentionMs: number } | { mode: 'revision'; retention: number } | null;
+/** The compactor's settings, or null when auto compaction is off. */
+export type AutoCompaction = AutoCompactionSettings | null;
 
 /**
  * etcd embed parseCompactionRetention: a non-negative integer is hours (periodic) or revisions

@@ -9,6 +9,7 @@
  *
  * Pure module: no I/O. The caller passes argv (without node and script) and the environment.
  */
+import type { LogLevel as AnyLogLevel } from '../logger.js';
 import { isIP } from 'node:net';
 import type { TransportKind } from '../transport/transport.js';
 import { type AutoCompaction, parseAutoCompaction } from './auto-compaction.js';
@@ -18,7 +19,8 @@ import { applyEnv, FlagSet, parseCommandLine, parseList } from './flag-set.js';
 import { helpText } from './help.js';
 import { type ParsedUrl, toUrls, urlString } from './urls.js';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'panic' | 'fatal';
+/** etcd's --log-level values (the logger also takes 'silent', for embedded use). */
+export type LogLevel = Exclude<AnyLogLevel, 'silent'>;
 
 export interface ServerConfig {
   /** --name (default "default") */

@@ -8,7 +8,7 @@ import type { Log } from '../util/log.js';
 import type { KvStore } from './store.js';
 import { EtcdError } from '../errors.js';
 
-export type AutoCompaction =
+export type AutoCompactionSettings =
   { mode: 'periodic'; retentionMs: number } | { mode: 'revision'; retention: number };
 
 export class AutoCompactor {
@@ -17,7 +17,7 @@ export class AutoCompactor {
 
   constructor(
     private readonly store: KvStore,
-    private readonly cfg: AutoCompaction,
+    private readonly cfg: AutoCompactionSettings,
     private readonly log: Log,
     private readonly now: () => number = Date.now,
   ) {}

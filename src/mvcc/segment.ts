@@ -2,8 +2,7 @@
  * Revision segments: how history is laid out in the backend.
  *
  * One group commit writes ONE LevelDB record holding every revision it made, instead of one
- * record per revision: LevelDB's per-entry cost through N-API (~25 µs of CPU per entry here)
- * would otherwise dominate a put. Segments cover disjoint, ascending revision ranges.
+ * record per revision: LevelDB's per-entry cost through N-API would otherwise dominate a put. Segments cover disjoint, ascending revision ranges.
  *
  * - key: `k` + the last main revision in the segment (8 bytes, big-endian), so the segment
  *   holding revision R is the first one whose key is >= `k` + R.

@@ -60,8 +60,9 @@ export interface BackendOptions {
 export interface WriteOptions {
   /**
    * fdatasync on the calling (main) thread instead of the thread pool. Saves two thread
-   * hand-offs (~0.1-0.2 ms each on an idle VM) but blocks the event loop for the sync; the
-   * committer asks for it when a batch is small, i.e. when few requests are waiting.
+   * hand-offs (each a wake-up costlier than the sync itself when the machine is idle) but blocks
+   * the event loop for the sync; the committer asks for it when a batch is small, i.e. when few
+   * requests are waiting.
    */
   inline?: boolean;
 }
@@ -145,9 +146,8 @@ export class Backend {
   /**
    * Journaled batches (and checkpoint marks) waiting for LevelDB, in journal order. One LevelDB
    * batch is in flight at a time; batches that queue up meanwhile go as one (classic-level
-   * charges ~25 us of main-thread time per entry). Handing a batch over later than the tick it
-   * was journaled in (setImmediate, a 1-5 ms timer) measured slower for a single client: the
-   * loop then wakes up once more per put.
+   * charges main-thread time per entry). A batch is handed over in the tick it was journaled in:
+   * later (setImmediate, a timer) would wake the loop once more per put.
    */
   private readonly queue: Queued[] = [];
   private pumpScheduled = false;

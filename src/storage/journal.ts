@@ -2,9 +2,9 @@
  * Journal: a write-ahead log in front of LevelDB.
  *
  * LevelDB makes a synced batch durable by appending to its log and fdatasync()ing it. That log
- * grows with every write, so each fdatasync also commits the file's new size and blocks to the
- * file system journal; measured here it costs ~0.4 ms, against ~0.2 ms for overwriting a file
- * whose blocks already exist (etcd preallocates its WAL segments for the same reason). So every
+ * grows with every write, so each fdatasync also commits the file's new size and waits for the
+ * file system journal: about twice the cost of syncing an overwrite of blocks that already exist
+ * (etcd preallocates its WAL segments for the same reason). So every
  * batch is first written here, into one of two preallocated, zero-filled files, and synced; the
  * same batch goes to LevelDB unsynced. A checkpoint (one synced LevelDB write, plus an fsync of
  * every LevelDB log file) makes LevelDB itself durable, after which a journal file may be reused.
