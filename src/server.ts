@@ -4,6 +4,7 @@
  * every other one.
  */
 import path from 'node:path';
+import type { TlsOptions } from 'node:tls';
 import { clusterService } from './api/cluster.js';
 import { HeaderFactory } from './api/header.js';
 import { healthService } from './api/health.js';
@@ -21,6 +22,7 @@ import { AutoCompactor } from './mvcc/auto-compactor.js';
 import { KvStore } from './mvcc/store.js';
 import { Backend } from './storage/backend.js';
 import { listenClients, type ClientListeners } from './transport/front.js';
+import { serverTlsOptions } from './transport/tls.js';
 import type { Transport } from './transport/transport.js';
 import { WireTransport } from './transport/wire/wire-transport.js';
 import { WatchableStore } from './watch/watchable-store.js';
@@ -54,6 +56,31 @@ export interface RunningServer {
 /** Services whose RPCs all answer UNIMPLEMENTED until their issue lands. */
 const LATER_SERVICES = ['etcdserverpb.Auth', 'v3lockpb.Lock', 'v3electionpb.Election'];
 
+/** TLS for the https:// and unixs:// client URLs, when there are any. */
+function clientTls(
+  cfg: ServerConfig,
+  log: Logger,
+): { tls?: TlsOptions; clientCertAllowedHostname?: string } {
+  const secure = cfg.listenClientUrls.filter(
+    (u) => u.protocol === 'https:' || u.protocol === 'unixs:',
+  );
+  if (secure.length === 0) return {};
+  const hosts = [
+    ...new Set(
+      secure.map((u) =>
+        u.protocol === 'unixs:' ? 'localhost' : u.hostname.replace(/^\[|\]$/g, ''),
+      ),
+    ),
+  ];
+  return {
+    tls: serverTlsOptions(
+      { ...cfg, autoTlsDir: path.join(cfg.dataDir, 'fixtures', 'client'), hosts },
+      log.child({ module: 'tls' }),
+    ),
+    clientCertAllowedHostname: cfg.clientCertAllowedHostname,
+  };
+}
+
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const { log: givenLogger, exitOnFatal = false, journalFileBytes, ...rest } = options;
   const embedded = options.listenClientUrls === undefined;
@@ -78,6 +105,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   transport.catch(() => undefined);
   const front: ClientListeners = await listenClients(transport, cfg.listenClientUrls, {
     logger: log.child({ module: 'front' }),
+    ...clientTls(cfg, log),
   });
   const { urls: clientUrls, endpoint } = front;
 

@@ -9,6 +9,13 @@ export interface CallContext {
   meta(key: string): string | undefined;
   /** Wire size of the request message in bytes (unary and first message). */
   requestBytes: number;
+  /** The CommonName of the client's verified TLS certificate (--client-cert-auth), if any. */
+  peerCommonName?: string | undefined;
+}
+
+/** What a transport knows of the client's connection. */
+export interface PeerInfo {
+  commonName?: string | undefined;
 }
 
 /** A stream of responses to the client. */

@@ -14,6 +14,7 @@ import { isIP } from 'node:net';
 import type { TransportKind } from '../transport/transport.js';
 import { type AutoCompaction, parseAutoCompaction } from './auto-compaction.js';
 import { ConfigError, q } from './errors.js';
+import { GO_CIPHER_SUITES } from './tls-names.js';
 import { COMPAT_FLAGS } from './flag-table.js';
 import { applyEnv, FlagSet, parseCommandLine, parseList } from './flag-set.js';
 import { helpText } from './help.js';
@@ -76,6 +77,17 @@ export interface ServerConfig {
   trustedCaFile: string;
   clientCertAuth: boolean;
   autoTls: boolean;
+  /** --client-crl-file: certificates it revokes are refused at the handshake */
+  clientCrlFile: string;
+  /** --client-cert-allowed-hostname: a verified client certificate must name this host */
+  clientCertAllowedHostname: string;
+  /** --self-signed-cert-validity, in years (--auto-tls) */
+  selfSignedCertValidity: number;
+  /** --cipher-suites: Go's names of the TLS 1.2 suites allowed (empty: the defaults) */
+  cipherSuites: string[];
+  /** --tls-min-version / --tls-max-version: 'TLS1.2', 'TLS1.3', or '' (max: no limit) */
+  tlsMinVersion: string;
+  tlsMaxVersion: string;
   enablePprof: boolean;
   /** --metrics: 'basic' or 'extensive' */
   metrics: string;
@@ -227,6 +239,24 @@ function buildConfig(fs: FlagSet): ServerConfig {
     }
   }
 
+  const cipherSuites = parseList(fs.str('cipher-suites'));
+  for (const cs of cipherSuites)
+    if (!GO_CIPHER_SUITES.has(cs)) throw new ConfigError(`unexpected TLS cipher suite ${q(cs)}`);
+  const tlsMinVersion = fs.str('tls-min-version');
+  const tlsMaxVersion = fs.str('tls-max-version');
+  for (const v of [tlsMinVersion, tlsMaxVersion]) {
+    if (v !== '' && v !== 'TLS1.2' && v !== 'TLS1.3')
+      throw new ConfigError(`unexpected TLS version ${q(v)} (must be one of: TLS1.2, TLS1.3)`);
+  }
+  if (tlsMinVersion === 'TLS1.3' && tlsMaxVersion === 'TLS1.2')
+    throw new ConfigError(
+      `min version (${tlsMinVersion}) is greater than max version (${tlsMaxVersion})`,
+    );
+  if (cipherSuites.length > 0 && tlsMinVersion === 'TLS1.3')
+    throw new ConfigError(
+      'cipher suites cannot be configured when only TLS1.3 or greater is supported',
+    );
+
   const authToken = fs.str('auth-token');
   const tokenType = authToken.split(',', 1)[0] ?? '';
   if (tokenType !== 'simple' && tokenType !== 'jwt')
@@ -291,6 +321,12 @@ function buildConfig(fs: FlagSet): ServerConfig {
     trustedCaFile: fs.str('trusted-ca-file'),
     clientCertAuth: fs.bool('client-cert-auth'),
     autoTls,
+    clientCrlFile: fs.str('client-crl-file'),
+    clientCertAllowedHostname: fs.str('client-cert-allowed-hostname'),
+    selfSignedCertValidity: fs.num('self-signed-cert-validity'),
+    cipherSuites,
+    tlsMinVersion,
+    tlsMaxVersion,
     enablePprof: fs.bool('enable-pprof'),
     metrics: fs.str('metrics'),
     listenMetricsUrls: toUrls(listenMetrics),

@@ -13,9 +13,11 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import tls from 'node:tls';
 import { bindTarget } from '../config/index.js';
 import type { Log } from '../util/log.js';
 import type { Transport } from './transport.js';
+import { certAllowsHostname } from './tls.js';
 import { CLIENT_PREFACE } from './wire/h2-frames.js';
 
 /**
@@ -31,6 +33,10 @@ export interface FrontOptions {
   http1?: Http1Handler;
   /** How long a connection may take to send its first bytes (default PREFACE_TIMEOUT_MS). */
   prefaceTimeoutMs?: number;
+  /** For https:// and unixs:// URLs (tls.ts serverTlsOptions). */
+  tls?: tls.TlsOptions;
+  /** --client-cert-allowed-hostname: a verified client certificate must name it. */
+  clientCertAllowedHostname?: string;
 }
 
 /** Connections per path since the listeners started (tests, debugging). */
@@ -208,8 +214,37 @@ export async function listenClients(
 
   const listenOne = async (u: URL): Promise<string> => {
     const t = bindTarget(u);
-    if (t.tls) throw new Error(`TLS client URLs are not supported yet: ${u.href}`);
-    const server = net.createServer({ noDelay: true, pauseOnConnect: true }, onConnection);
+    let server: net.Server;
+    if (t.tls) {
+      const tlsOpts = opts.tls;
+      if (!tlsOpts)
+        throw new Error(`${u.href} needs TLS options (--cert-file/--key-file or --auto-tls)`);
+      const allowed = opts.clientCertAllowedHostname ?? '';
+      const secure = tls.createServer({ ...tlsOpts, noDelay: true });
+      // Handshakes that fail (an unverified client certificate, say) end here.
+      secure.on('tlsClientError', (err, socket) => {
+        log.debug(
+          { err: err.message, remote: socket.remoteAddress },
+          'client TLS handshake failed',
+        );
+        socket.destroy();
+      });
+      secure.on('secureConnection', (socket: tls.TLSSocket) => {
+        if (allowed !== '' && socket.authorized && !certAllowsHostname(socket, allowed)) {
+          log.debug(
+            { remote: socket.remoteAddress },
+            'client certificate does not name the allowed hostname',
+          );
+          socket.destroy();
+          return;
+        }
+        socket.pause();
+        onConnection(socket);
+      });
+      server = secure;
+    } else {
+      server = net.createServer({ noDelay: true, pauseOnConnect: true }, onConnection);
+    }
     // Absolute, so the file is still found (and unlinked at close) if the cwd changes.
     const sockPath = t.kind === 'unix' ? path.resolve(t.path) : '';
     if (t.kind === 'unix') removeStaleSocket(sockPath);

@@ -10,7 +10,7 @@ import { Code, RpcError } from '../../errors.js';
 import { toStatus } from '../../api/errors.js';
 import { encodeFrame, FrameReader } from './framing.js';
 import { contextOf, CUT_MESSAGE, decodeRequest, NO_MESSAGE, type Route } from './routes.js';
-import { runUnary, type DuplexStream, type UnaryHandler } from '../../api/rpc.js';
+import { runUnary, type DuplexStream, type PeerInfo, type UnaryHandler } from '../../api/rpc.js';
 
 /** The status a failed call ends with; errors that are not etcd's own are logged. */
 export function callStatus(
@@ -45,6 +45,7 @@ export function dispatchUnary(
   slowMs: number,
   log: Log,
   reply: UnaryReply,
+  peer?: PeerInfo,
 ): void {
   const started = performance.now();
   const done = (err: unknown, res: object | null): void => {
@@ -60,7 +61,10 @@ export function dispatchUnary(
     }
     reply.respond(frame);
   };
-  runUnary(() => fn(decodeRequest(route.req, msg) as never, contextOf(headers, msg.length)), done);
+  runUnary(
+    () => fn(decodeRequest(route.req, msg) as never, contextOf(headers, msg.length, peer)),
+    done,
+  );
 }
 
 /** What the transport calls as its stream's request bytes arrive and end. */
@@ -84,6 +88,7 @@ export abstract class StreamingCall implements DuplexStream<never, object> {
     route: Route,
     headers: Readonly<Record<string, string | string[] | undefined>>,
     maxReceiveBytes: number,
+    private readonly peer?: PeerInfo,
   ) {
     this.route = route;
     this.headers = headers;
@@ -108,7 +113,7 @@ export abstract class StreamingCall implements DuplexStream<never, object> {
           fn(
             decodeRequest(this.route.req, msg) as never,
             this,
-            contextOf(this.headers, msg.length),
+            contextOf(this.headers, msg.length, this.peer),
           );
         } catch (err) {
           this.end(err);
@@ -159,7 +164,7 @@ export abstract class StreamingCall implements DuplexStream<never, object> {
       },
     });
     try {
-      this.route.duplex!(this, contextOf(this.headers, 0));
+      this.route.duplex!(this, contextOf(this.headers, 0, this.peer));
     } catch (err) {
       this.end(err);
     }

@@ -8,6 +8,7 @@ import { Code, RpcError } from '../../errors.js';
 import { serviceType } from '../../api/codec.js';
 import type {
   CallContext,
+  PeerInfo,
   DuplexHandler,
   ServerStreamHandler,
   ServiceHandlers,
@@ -137,6 +138,7 @@ export function decodeRequest(type: protobuf.Type, msg: Buffer): object {
 export function contextOf(
   headers: Readonly<Record<string, string | string[] | undefined>>,
   requestBytes: number,
+  peer?: PeerInfo,
 ): CallContext {
   return {
     meta(key: string): string | undefined {
@@ -144,5 +146,6 @@ export function contextOf(
       return Array.isArray(v) ? v[0] : v;
     },
     requestBytes,
+    peerCommonName: peer?.commonName,
   };
 }

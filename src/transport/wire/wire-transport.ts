@@ -16,6 +16,7 @@
  */
 import type { Log } from '../../util/log.js';
 import type { Duplex } from 'node:stream';
+import { TLSSocket } from 'node:tls';
 import { Code, RpcError } from '../../errors.js';
 import { callStatus, dispatchUnary, StreamingCall, type CallInput } from '../grpc/call.js';
 import { encodeFrame, encodeGrpcMessage, FrameReader } from '../grpc/framing.js';
@@ -33,7 +34,8 @@ import {
 } from '../grpc/routes.js';
 import { H2, H2Connection, type H2Stream, type RequestHeaders } from './h2-conn.js';
 import { encodeHeaderBlock, type HeaderField } from './hpack.js';
-import type { ServiceHandlers, UnaryHandler } from '../../api/rpc.js';
+import type { PeerInfo, ServiceHandlers, UnaryHandler } from '../../api/rpc.js';
+import { certCommonName } from '../tls.js';
 import type { Transport, TransportOptions } from '../transport.js';
 
 const block = (fields: [string, string][]): Buffer =>
@@ -113,12 +115,14 @@ export class WireTransport implements Transport {
       socket.destroy();
       return;
     }
+    const peer: PeerInfo =
+      socket instanceof TLSSocket ? { commonName: certCommonName(socket) } : {};
     const conn = new H2Connection(socket, {
       maxConcurrentStreams: this.opts.maxConcurrentStreams,
       streamWindow: STREAM_WINDOW,
       connectionWindow: SESSION_WINDOW,
       keepaliveMinTimeMs: this.opts.keepaliveMinTimeMs,
-      onStream: (s, headers) => this.onStream(s, headers),
+      onStream: (s, headers) => this.onStream(s, headers, peer),
       onError: (message) => this.log.debug({ err: message }, 'client HTTP/2 connection error'),
     });
     this.conns.add(conn);
@@ -164,7 +168,7 @@ export class WireTransport implements Transport {
   }
 
   /** In grpc-go's order: content-type, grpc-timeout, the method, the encoding. */
-  private onStream(s: H2Stream, headers: RequestHeaders): void {
+  private onStream(s: H2Stream, headers: RequestHeaders, peer: PeerInfo): void {
     const reqCt = headers['content-type'];
     // Not a gRPC request: grpc-go resets the stream without an answer.
     if (headers[':method'] !== 'POST' || reqCt === undefined || !isGrpcContentType(reqCt))
@@ -197,8 +201,8 @@ export class WireTransport implements Transport {
     // A deadline already past (under a millisecond): answered before any work, as grpc-go's
     // context is done before the handler looks.
     if (deadlineMs < 1) return trailersOnly(s, Code.DEADLINE_EXCEEDED, DEADLINE_TEXT, ct);
-    if (route.unary !== null) this.unary(s, headers, route, route.unary, ct, deadlineMs);
-    else new WireCall(this, s, headers, route, ct, deadlineMs).start();
+    if (route.unary !== null) this.unary(s, headers, route, route.unary, ct, deadlineMs, peer);
+    else new WireCall(this, s, headers, route, ct, deadlineMs, peer).start();
   }
 
   private unary(
@@ -208,6 +212,7 @@ export class WireTransport implements Transport {
     fn: UnaryHandler,
     ct: string,
     deadlineMs: number,
+    peer: PeerInfo,
   ): void {
     let reader: FrameReader | null = null;
     let got = false;
@@ -223,11 +228,20 @@ export class WireTransport implements Transport {
     const onMessage = (msg: Buffer): void => {
       if (got) return;
       got = true;
-      dispatchUnary(route, fn, headers, msg, this.opts.slowRequestMs, this.log, {
-        cancelled: () => s.closed || s.headersSent,
-        fail: (err) => this.fail(s, err, route.path, ct),
-        respond: (frame) => s.respondOnce(headBlock(ct), frame, OK_TRAILERS),
-      });
+      dispatchUnary(
+        route,
+        fn,
+        headers,
+        msg,
+        this.opts.slowRequestMs,
+        this.log,
+        {
+          cancelled: () => s.closed || s.headersSent,
+          fail: (err) => this.fail(s, err, route.path, ct),
+          respond: (frame) => s.respondOnce(headBlock(ct), frame, OK_TRAILERS),
+        },
+        peer,
+      );
     };
     s.onData = (chunk) => {
       if (got) return; // anything after the request is ignored (and not buffered)
@@ -277,8 +291,9 @@ class WireCall extends StreamingCall {
     route: Route,
     ct: string,
     deadlineMs: number,
+    peer: PeerInfo,
   ) {
-    super(route, headers, t.maxReceiveBytes);
+    super(route, headers, t.maxReceiveBytes, peer);
     this.t = t;
     this.s = s;
     this.ct = ct;
