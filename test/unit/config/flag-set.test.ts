@@ -247,11 +247,6 @@ describe('accepted-and-ignored flags', () => {
     ['--host-whitelist', '*'],
     ['--enable-v2=false'],
     ['--v2-deprecation', 'write-only'],
-    ['--cipher-suites', 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256'],
-    ['--client-crl-file', 'crl.pem'],
-    ['--client-cert-allowed-hostname', 'h'],
-    ['--tls-min-version', 'TLS1.2'],
-    ['--tls-max-version=TLS1.3'],
     ['--listen-client-http-urls', 'http://127.0.0.1:2382'],
     ['--socket-reuse-port'],
     ['--socket-reuse-address=true'],
@@ -268,6 +263,32 @@ describe('accepted-and-ignored flags', () => {
     ['--experimental-txn-mode-write-with-shared-buffer=false'],
     ['--experimental-distributed-tracing-sampling-rate', '100'],
   ];
+  test('TLS flags are served, not warned about: suites, versions, CRL, allowed hostname', () => {
+    const r = run([
+      '--cipher-suites',
+      'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256',
+      '--client-crl-file',
+      'crl.pem',
+      '--client-cert-allowed-hostname',
+      'h',
+      '--tls-min-version',
+      'TLS1.2',
+      '--tls-max-version=TLS1.3',
+      '--self-signed-cert-validity',
+      '3',
+    ]);
+    assert.deepEqual(r.warnings, []);
+    assert.deepEqual(r.config.cipherSuites, [
+      'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256',
+      'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256',
+    ]);
+    assert.equal(r.config.clientCrlFile, 'crl.pem');
+    assert.equal(r.config.clientCertAllowedHostname, 'h');
+    assert.equal(r.config.tlsMinVersion, 'TLS1.2');
+    assert.equal(r.config.tlsMaxVersion, 'TLS1.3');
+    assert.equal(r.config.selfSignedCertValidity, 3);
+  });
+
   for (const argv of accepted) {
     test(`${argv.join(' ')} is accepted with a warning`, () => {
       const { warnings } = run(argv);
