@@ -58,6 +58,16 @@ export class TreeBuilder {
     private readonly mayInline: boolean,
   ) {}
 
+  /** Items held in memory, over all levels: bounded by height × items per page. */
+  get heldItems(): number {
+    return this.branches.reduce((n, l) => n + l.items.length, this.leaf.items.length);
+  }
+
+  /** Levels above the leaves so far. */
+  get branchLevels(): number {
+    return this.branches.length;
+  }
+
   /** Adds the next leaf item; its key must sort after every key added before. */
   add(item: LeafItem): void {
     if ((item.flags & BUCKET_LEAF_FLAG) !== 0) this.hasNestedBucket = true;
@@ -107,7 +117,12 @@ export class TreeBuilder {
     }
     const level = this.branches[i]!;
     const size = branchItemSize(item);
-    if (level.items.length > 0 && !fits(level, size, this.pages.pageSize)) this.flushBranch(i);
+    // A branch page takes at least two children before it is cut, as bbolt's split keeps
+    // MinKeysPerPage = 2: with one, a first key too big to share a page would add a level above
+    // every level, without end.
+    if (level.items.length >= MIN_KEYS_PER_PAGE && !fits(level, size, this.pages.pageSize)) {
+      this.flushBranch(i);
+    }
     level.items.push(item);
     level.bytes += size;
   }
@@ -137,6 +152,9 @@ export class TreeBuilder {
     return pgid;
   }
 }
+
+/** bbolt's MinKeysPerPage (page.go): the fewest items a split leaves in a branch node. */
+const MIN_KEYS_PER_PAGE = 2;
 
 /** Whether one more item of `size` bytes keeps the level within a single page. */
 function fits<T>(level: Level<T>, size: number, pageSize: number): boolean {
