@@ -330,7 +330,7 @@ test('writer misuse is refused with ERR_BBOLT_USAGE', async () => {
   await assert.rejects(BboltWriter.create(file, { txid: 0n }), /txid/);
 });
 
-test('memory: a bucket of 200k keys holds a few pages of items, not the keys', async () => {
+test('memory: a bucket of 200k keys holds a few pages of items, not the keys', () => {
   let written = 0;
   const pages: PageAllocator = {
     pageSize: 4096,
