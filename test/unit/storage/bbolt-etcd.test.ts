@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, test, type TestContext } from 'node:test';
-import { int64, messageType, toBig, type Int64 } from '../../../src/api/codec.js';
+import { messageType } from '../../../src/api/codec.js';
+import { int64, toBig, type Int64 } from '../../../src/util/int64.js';
 import {
   appendSnapshotDigest,
   BboltReader,
