@@ -327,8 +327,8 @@ test(
     await ctl(ep, ['txn'], '\nput t1 a\nput t2 b\n\n\n'); // no compares; two puts, one revision
     const want = await etcdctlKeys(ep);
     assert.ok(want.live.size > 50 && !want.live.has('k7') && !want.live.has('k10'));
-  assert.equal(want.live.get('big')?.value.length, 1_000_000);
-  assert.equal(want.live.get('t1')?.mod, want.live.get('t2')?.mod, 'the txn wrote one revision');
+    assert.equal(want.live.get('big')?.value.length, 1_000_000);
+    assert.equal(want.live.get('t1')?.mod, want.live.get('t2')?.mod, 'the txn wrote one revision');
 
     const snap = path.join(dir, 'theirs.db');
     await ctl(ep, ['snapshot', 'save', snap]);
