@@ -167,11 +167,16 @@ export class KvApplier {
     this.walkPath(r, path.slice(), (op) => {
       if (op.request_put) this.checkPut(txn, op.request_put, true);
     });
+    // etcd's checkRequestRange: a revision other than 0 must lie between the first revision
+    // (the compact revision, -1 before any) and now; so -1 reads now only until a compaction.
+    const firstRev = this.store.hasCompacted ? this.store.compactRev : -1;
     this.walkPath(r, path.slice(), (op) => {
       if (!op.request_range) return;
       const p = pre.get(op.request_range);
       if (p && !p.ok) throw p.err;
-      if (!p && toNum(op.request_range.revision) > txn.beginRev) throw new EtcdError('futureRev');
+      const rev = toNum(op.request_range.revision);
+      if (!p && rev > txn.beginRev) throw new EtcdError('futureRev');
+      if (rev !== 0 && rev < firstRev) throw new EtcdError('compacted');
     });
   }
 

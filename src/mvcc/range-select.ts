@@ -64,11 +64,12 @@ export function selectRange(
 ): Selection {
   const hits: Hit[] = [];
   let count = 0;
+  // etcd applies a filter whenever it is not 0: a negative bound prunes too.
   const filtered =
-    o.minModRevision > 0 ||
-    o.maxModRevision > 0 ||
-    o.minCreateRevision > 0 ||
-    o.maxCreateRevision > 0;
+    o.minModRevision !== 0 ||
+    o.maxModRevision !== 0 ||
+    o.minCreateRevision !== 0 ||
+    o.maxCreateRevision !== 0;
   const want = o.limit > 0 && o.sortOrder === SORT_NONE && !filtered ? o.limit + 1 : Infinity;
   const visit = (entry: KeyIndex): void => {
     if (hits.length >= want || o.countOnly) {
@@ -80,10 +81,10 @@ export function selectRange(
     if (!info) return;
     count++;
     if (filtered) {
-      if (o.minModRevision > 0 && info.main < o.minModRevision) return;
-      if (o.maxModRevision > 0 && info.main > o.maxModRevision) return;
-      if (o.minCreateRevision > 0 && info.created < o.minCreateRevision) return;
-      if (o.maxCreateRevision > 0 && info.created > o.maxCreateRevision) return;
+      if (o.minModRevision !== 0 && info.main < o.minModRevision) return;
+      if (o.maxModRevision !== 0 && info.main > o.maxModRevision) return;
+      if (o.minCreateRevision !== 0 && info.created < o.minCreateRevision) return;
+      if (o.maxCreateRevision !== 0 && info.created > o.maxCreateRevision) return;
     }
     hits.push({ entry, info });
   };

@@ -134,6 +134,17 @@ export const scenarios: Scenario[] = [
         { success: [{ request_put: put('k', 'v3') }] },
         { expect: 'error' },
       );
+      // Validation comes before the alarm (etcd checks requests in v3rpc, alarms when applying).
+      await r.call('empty key under NOSPACE', 'KV', 'Put', put('', 'v'), { expect: 'error' });
+      await r.call(
+        'ignore_value with a value under NOSPACE',
+        'KV',
+        'Put',
+        { ...put('k', 'v'), ignore_value: true },
+        { expect: 'error' },
+      );
+      await r.call('lease grant under NOSPACE', 'Lease', 'LeaseGrant', { TTL: 60, ID: 99 });
+      await r.call('compact under NOSPACE', 'KV', 'Compact', { revision: 0 });
       await r.call('delete under NOSPACE', 'KV', 'DeleteRange', { key: b('k') }, { expect: 'ok' });
       await r.call(
         'range under NOSPACE',
@@ -185,6 +196,16 @@ export const scenarios: Scenario[] = [
         { action: 'GET', memberID: 0, alarm: 'NONE' },
         { expect: 'ok' },
       );
+      await r.call('empty key under CORRUPT', 'KV', 'Put', put('', 'v'));
+      await r.call('put under CORRUPT', 'KV', 'Put', put('k', 'v5'));
+      await r.call('delete under CORRUPT', 'KV', 'DeleteRange', { key: b('k') });
+      await r.call('read-only txn under CORRUPT', 'KV', 'Txn', {
+        success: [{ request_range: { key: b('k') } }],
+      });
+      await r.call('range under CORRUPT', 'KV', 'Range', { key: b('k') });
+      await r.call('compact under CORRUPT', 'KV', 'Compact', { revision: 0 });
+      await r.call('lease grant under CORRUPT', 'Lease', 'LeaseGrant', { TTL: 60, ID: 100 });
+      await r.call('lease revoke under CORRUPT', 'Lease', 'LeaseRevoke', { ID: 99 });
     },
   },
 ];

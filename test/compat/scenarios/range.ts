@@ -93,6 +93,17 @@ export const scenarios: Scenario[] = [
         ['revision 9, single key', rng('a/1', { revision: 9 })],
         ['revision 0 = current', rng('a/1', { revision: 0 })],
         ['revision -1 = current', rng('a/1', { revision: -1 })],
+        ['revision -2 = current', rng('\0', { range_end: b('\0'), revision: -2 })],
+        ['max_mod_revision -3 prunes all', rng('\0', { range_end: b('\0'), max_mod_revision: -3 })],
+        [
+          'min_mod_revision -3 prunes none',
+          rng('\0', { range_end: b('\0'), min_mod_revision: -3 }),
+        ],
+        [
+          'max_create_revision -2 with limit 1',
+          rng('\0', { range_end: b('\0'), max_create_revision: -2, limit: 1 }),
+        ],
+        ['min_create_revision -2', rng('\0', { range_end: b('\0'), min_create_revision: -2 })],
         ['revision = current', rng('a/1', { revision: 19 })],
         [
           'keys_only at old revision',
@@ -127,6 +138,42 @@ export const scenarios: Scenario[] = [
           );
         }
       }
+    },
+  },
+  {
+    title: 'Txn: ranges with negative revisions and filters, before and after a compaction',
+    id: 'txn-negative',
+    async run(r) {
+      if (!r) return;
+      await sortFixture(r);
+      const inTxn = (req: Wire): Wire => ({
+        success: [{ request_range: req }, { request_put: put('neg/after', 'x') }],
+      });
+      const cases: [string, Wire][] = [
+        ['revision -1', rng('a/1', { revision: -1 })],
+        ['revision -2', rng('a/1', { revision: -2 })],
+        ['max_mod_revision -3', rng('\0', { range_end: b('\0'), max_mod_revision: -3 })],
+        ['min_create_revision -2', rng('\0', { range_end: b('\0'), min_create_revision: -2 })],
+      ];
+      for (const [label, req] of cases) {
+        await r.call(`txn range ${label}`, 'KV', 'Txn', inTxn(req));
+        // Whether the txn committed: the revision moves only if its put ran.
+        await r.call(`after txn range ${label}`, 'KV', 'Range', rng('neg/after'), { expect: 'ok' });
+      }
+      await r.call('compact 5', 'KV', 'Compact', { revision: 5, physical: true }, { expect: 'ok' });
+      for (const [label, req] of cases) {
+        await r.call(`after compaction: txn range ${label}`, 'KV', 'Txn', inTxn(req));
+        await r.call(`after compaction: after ${label}`, 'KV', 'Range', rng('neg/after'), {
+          expect: 'ok',
+        });
+      }
+      await r.call(
+        'range revision -1 after compaction',
+        'KV',
+        'Range',
+        rng('a/1', { revision: -1 }),
+      );
+      await r.call('compact -1', 'KV', 'Compact', { revision: -1 });
     },
   },
   {
