@@ -78,6 +78,32 @@ export const RPC_ERRORS = {
   userEmpty: e(Code.INVALID_ARGUMENT, 'etcdserver: user name is empty'),
   invalidAuthToken: e(Code.UNAUTHENTICATED, 'etcdserver: invalid auth token'),
   authNotEnabled: e(Code.FAILED_PRECONDITION, 'etcdserver: authentication is not enabled'),
+  // The rest of the auth sentinels (src/auth/errors.ts raises them).
+  rootUserNotExist: e(Code.FAILED_PRECONDITION, 'etcdserver: root user does not exist'),
+  rootRoleNotExist: e(Code.FAILED_PRECONDITION, 'etcdserver: root user does not have root role'),
+  userAlreadyExist: e(Code.FAILED_PRECONDITION, 'etcdserver: user name already exists'),
+  userNotFound: e(Code.FAILED_PRECONDITION, 'etcdserver: user name not found'),
+  roleAlreadyExist: e(Code.FAILED_PRECONDITION, 'etcdserver: role name already exists'),
+  roleNotFound: e(Code.FAILED_PRECONDITION, 'etcdserver: role name not found'),
+  roleEmpty: e(Code.INVALID_ARGUMENT, 'etcdserver: role name is empty'),
+  authFailed: e(
+    Code.INVALID_ARGUMENT,
+    'etcdserver: authentication failed, invalid user ID or password',
+  ),
+  roleNotGranted: e(Code.FAILED_PRECONDITION, 'etcdserver: role is not granted to the user'),
+  permissionNotGranted: e(
+    Code.FAILED_PRECONDITION,
+    'etcdserver: permission is not granted to the role',
+  ),
+  invalidAuthMgmt: e(Code.INVALID_ARGUMENT, 'etcdserver: invalid auth management'),
+  authOldRevision: e(Code.INVALID_ARGUMENT, 'etcdserver: revision of auth store is old'),
+  /** 3.5's answer to RoleGrantPermission without a perm (3.4.23 crashes on it). */
+  permissionNotGiven: e(Code.INVALID_ARGUMENT, 'etcdserver: permission not given'),
+  /** Not in etcd's table: it leaves the server as Unknown with the auth package's own text. */
+  noPasswordUser: e(
+    Code.UNKNOWN,
+    'auth: authentication failed, password was given for no password user',
+  ),
 } as const satisfies Record<string, RpcErrorSpec>;
 
 export type ErrorKind = keyof typeof RPC_ERRORS;
