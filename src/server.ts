@@ -10,6 +10,7 @@ import { healthService } from './api/health.js';
 import { kvService } from './api/kv.js';
 import { leaseService } from './api/lease.js';
 import { maintenanceService } from './api/maintenance.js';
+import type { ServiceName } from './api/rpc.js';
 import { closeWatchStreams, watchService } from './api/watch.js';
 import { AlarmStore } from './cluster/alarms.js';
 import { loadMembership, type MemberInfo } from './cluster/membership.js';
@@ -52,7 +53,11 @@ export interface RunningServer {
 }
 
 /** Services whose RPCs all answer UNIMPLEMENTED until their issue lands. */
-const LATER_SERVICES = ['etcdserverpb.Auth', 'v3lockpb.Lock', 'v3electionpb.Election'];
+const LATER_SERVICES: ServiceName[] = [
+  'etcdserverpb.Auth',
+  'v3lockpb.Lock',
+  'v3electionpb.Election',
+];
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const { log: givenLogger, exitOnFatal = false, journalFileBytes, ...rest } = options;

@@ -33,7 +33,7 @@ import {
 } from '../grpc/routes.js';
 import { H2, H2Connection, type H2Stream, type RequestHeaders } from './h2-conn.js';
 import { encodeHeaderBlock, type HeaderField } from './hpack.js';
-import type { ServiceHandlers, UnaryHandler } from '../../api/rpc.js';
+import type { ServiceHandlersOf, ServiceName, UnaryHandler } from '../../api/rpc.js';
 import type { Transport, TransportOptions } from '../transport.js';
 
 const block = (fields: [string, string][]): Buffer =>
@@ -104,7 +104,7 @@ export class WireTransport implements Transport {
     this.log = opts.logger;
   }
 
-  addService(fullName: string, handlers: ServiceHandlers): void {
+  addService<S extends ServiceName>(fullName: S, handlers: NoInfer<ServiceHandlersOf<S>>): void {
     this.routes.add(fullName, handlers);
   }
 
