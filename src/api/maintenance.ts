@@ -2,11 +2,13 @@
 import type { Alarm } from '../cluster/alarms.js';
 import { EtcdError } from '../errors.js';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
-import type {
-  AlarmMemberInit,
-  AlarmResponseInit,
-  HashKVResponseInit,
-  StatusResponseInit,
+import {
+  AlarmRequest_AlarmAction,
+  AlarmType,
+  type AlarmMemberInit,
+  type AlarmResponseInit,
+  type HashKVResponseInit,
+  type StatusResponseInit,
 } from '../proto/generated.js';
 import { toBig, toNum, uint64 } from '../util/int64.js';
 import type { HeaderFactory } from './header.js';
@@ -18,10 +20,11 @@ export interface MaintenanceDeps {
   version: string;
 }
 
-const ALARM_NAMES = ['NONE', 'NOSPACE', 'CORRUPT'];
-const ALARM_GET = 0;
-const ALARM_ACTIVATE = 1;
-const ALARM_DEACTIVATE = 2;
+/** AlarmType names by value, as proto text prints them. */
+const ALARM_NAMES = new Map<number, string>(Object.entries(AlarmType).map(([k, v]) => [v, k]));
+const ALARM_GET = AlarmRequest_AlarmAction.GET;
+const ALARM_ACTIVATE = AlarmRequest_AlarmAction.ACTIVATE;
+const ALARM_DEACTIVATE = AlarmRequest_AlarmAction.DEACTIVATE;
 
 function wireAlarm(a: Alarm): AlarmMemberInit {
   const w: AlarmMemberInit = {};
@@ -32,7 +35,7 @@ function wireAlarm(a: Alarm): AlarmMemberInit {
 
 /** etcd prints alarms in Status.errors in proto text form, with a trailing space. */
 function alarmText(a: Alarm): string {
-  return `${a.memberId !== 0n ? `memberID:${a.memberId} ` : ''}alarm:${ALARM_NAMES[a.alarm] ?? a.alarm} `;
+  return `${a.memberId !== 0n ? `memberID:${a.memberId} ` : ''}alarm:${ALARM_NAMES.get(a.alarm) ?? a.alarm} `;
 }
 
 export function maintenanceService(

@@ -20,14 +20,15 @@ export type {
   TxnRequest,
   TxnResponseInit,
 } from '../proto/generated.js';
+import { Compare_CompareResult, Compare_CompareTarget } from '../proto/generated.js';
 
 // Compare.result and Compare.target values
-export const CMP_EQUAL = 0;
-export const CMP_GREATER = 1;
-export const CMP_LESS = 2;
-export const CMP_NOT_EQUAL = 3;
-export const TGT_VERSION = 0;
-export const TGT_CREATE = 1;
-export const TGT_MOD = 2;
-export const TGT_VALUE = 3;
-export const TGT_LEASE = 4;
+export const CMP_EQUAL = Compare_CompareResult.EQUAL;
+export const CMP_GREATER = Compare_CompareResult.GREATER;
+export const CMP_LESS = Compare_CompareResult.LESS;
+export const CMP_NOT_EQUAL = Compare_CompareResult.NOT_EQUAL;
+export const TGT_VERSION = Compare_CompareTarget.VERSION;
+export const TGT_CREATE = Compare_CompareTarget.CREATE;
+export const TGT_MOD = Compare_CompareTarget.MOD;
+export const TGT_VALUE = Compare_CompareTarget.VALUE;
+export const TGT_LEASE = Compare_CompareTarget.LEASE;
