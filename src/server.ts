@@ -11,6 +11,7 @@ import { healthService } from './api/health.js';
 import { kvService } from './api/kv.js';
 import { leaseService } from './api/lease.js';
 import { maintenanceService } from './api/maintenance.js';
+import type { ServiceName } from './api/rpc.js';
 import { closeWatchStreams, watchService } from './api/watch.js';
 import { AlarmStore } from './cluster/alarms.js';
 import { loadMembership, type MemberInfo } from './cluster/membership.js';
@@ -54,7 +55,11 @@ export interface RunningServer {
 }
 
 /** Services whose RPCs all answer UNIMPLEMENTED until their issue lands. */
-const LATER_SERVICES = ['etcdserverpb.Auth', 'v3lockpb.Lock', 'v3electionpb.Election'];
+const LATER_SERVICES: ServiceName[] = [
+  'etcdserverpb.Auth',
+  'v3lockpb.Lock',
+  'v3electionpb.Election',
+];
 
 /** TLS for the https:// and unixs:// client URLs, when there are any. */
 function clientTls(

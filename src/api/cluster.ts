@@ -4,16 +4,20 @@
  */
 import { Code, EtcdError, RpcError } from '../errors.js';
 import type { MemberInfo } from '../cluster/membership.js';
+import type { MemberInit, MemberListResponseInit } from '../proto/generated.js';
 import { toBig, uint64, type Int64 } from '../util/int64.js';
 import type { HeaderFactory } from './header.js';
-import { unary, type ServiceHandlers } from './rpc.js';
+import { unary, type ServiceHandlersOf } from './rpc.js';
 
-export function wireMember(m: MemberInfo): Record<string, unknown> {
+export function wireMember(m: MemberInfo): MemberInit {
   return { ID: uint64(m.id), name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls };
 }
 
-export function clusterService(member: MemberInfo, header: HeaderFactory): ServiceHandlers {
-  const list = (): Record<string, unknown> => ({
+export function clusterService(
+  member: MemberInfo,
+  header: HeaderFactory,
+): ServiceHandlersOf<'etcdserverpb.Cluster'> {
+  const list = (): MemberListResponseInit => ({
     header: header.make(0),
     members: [wireMember(member)],
   });
@@ -26,16 +30,16 @@ export function clusterService(member: MemberInfo, header: HeaderFactory): Servi
         'etcd-ts: this is a single-node server; adding members is not supported',
       );
     }),
-    MemberRemove: unary((req: { ID: Int64 }) => {
+    MemberRemove: unary((req) => {
       if (!self(req.ID)) throw new EtcdError('memberNotFound');
       throw new EtcdError('reconfigurationFailed');
     }),
-    MemberUpdate: unary((req: { ID: Int64; peerURLs: string[] }) => {
+    MemberUpdate: unary((req) => {
       if (!self(req.ID)) throw new EtcdError('memberNotFound');
       member.peerUrls = [...req.peerURLs];
       return list();
     }),
-    MemberPromote: unary((req: { ID: Int64 }) => {
+    MemberPromote: unary((req) => {
       if (!self(req.ID)) throw new EtcdError('memberNotFound');
       throw new EtcdError('memberNotLearner');
     }),

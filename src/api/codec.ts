@@ -8,20 +8,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import { PROTO_FILES } from '../proto/generated.js';
 
-export const PROTO_FILES = [
-  'etcd/api/etcdserverpb/rpc.proto',
-  'etcd/api/v3lockpb/v3lock.proto',
-  'etcd/api/v3electionpb/v3election.proto',
-  'grpc/health/v1/health.proto',
-];
+// The list lives with the types generated from these files, so the two cannot drift apart.
+export { PROTO_FILES };
 
 /** Finds proto/ whether running from src/ (tsx) or dist/src/ (compiled). */
 export function protoDir(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     const cand = path.join(dir, 'proto');
-    if (fs.existsSync(path.join(cand, PROTO_FILES[0]!))) return cand;
+    if (fs.existsSync(path.join(cand, PROTO_FILES[0]))) return cand;
     dir = path.dirname(dir);
   }
   throw new Error('cannot find the proto/ directory');
@@ -34,7 +31,7 @@ export function protoRoot(): protobuf.Root {
   const dir = protoDir();
   const r = new protobuf.Root();
   r.resolvePath = (_origin, target) => path.join(dir, target);
-  r.loadSync(PROTO_FILES, { keepCase: true });
+  r.loadSync([...PROTO_FILES], { keepCase: true });
   r.resolveAll();
   setBytesDefaults(r);
   root = r;

@@ -1,13 +1,14 @@
 /** grpc.health.v1.Health: SERVING for "" and for every etcd service we register. */
 import { Code, RpcError } from '../errors.js';
-import { unary, type ServiceHandlers } from './rpc.js';
+import { HealthCheckResponse_ServingStatus } from '../proto/generated.js';
+import { unary, type ServiceHandlersOf, type ServiceName } from './rpc.js';
 
-const SERVING = 1;
+const SERVING = HealthCheckResponse_ServingStatus.SERVING;
 
-export function healthService(services: string[]): ServiceHandlers {
-  const known = new Set(['', ...services]);
+export function healthService(services: ServiceName[]): ServiceHandlersOf<'grpc.health.v1.Health'> {
+  const known = new Set<string>(['', ...services]);
   return {
-    Check: unary((req: { service: string }) => {
+    Check: unary((req) => {
       if (!known.has(req.service)) throw new RpcError(Code.NOT_FOUND, 'unknown service');
       return { status: SERVING };
     }),

@@ -1,40 +1,33 @@
 /** etcdserverpb.KV handlers (etcd api/v3rpc/key.go): decode, run through EtcdServer, fill the header. */
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
-import type {
-  CompactionRequest,
-  DeleteRangeRequest,
-  PutRequest,
-  RangeRequest,
-  TxnRequest,
-} from '../etcdserver/pb.js';
 import type { HeaderFactory } from './header.js';
-import { unary, type ServiceHandlers } from './rpc.js';
+import { unary, type ServiceHandlersOf } from './rpc.js';
 
 export interface KvApiDeps {
   server: EtcdServer;
   header: HeaderFactory;
 }
 
-export function kvService(d: KvApiDeps): ServiceHandlers {
+export function kvService(d: KvApiDeps): ServiceHandlersOf<'etcdserverpb.KV'> {
   const { server, header } = d;
   return {
-    Range: unary(async (req: RangeRequest) => {
+    Range: unary(async (req) => {
       const { body, rev } = await server.range(req);
       return { header: header.make(rev), ...body };
     }),
-    Put: unary(async (req: PutRequest, ctx) => {
+    Put: unary(async (req, ctx) => {
       const { body, rev } = await server.put(req, ctx);
       return { header: header.make(rev), ...body };
     }),
-    DeleteRange: unary(async (req: DeleteRangeRequest, ctx) => {
+    DeleteRange: unary(async (req, ctx) => {
       const { body, rev } = await server.deleteRange(req, ctx);
       return { header: header.make(rev), ...body };
     }),
-    Txn: unary(async (req: TxnRequest, ctx) => {
+    Txn: unary(async (req, ctx) => {
       const { body, rev } = await server.txn(req, ctx);
       return { header: header.make(rev), ...body };
     }),
-    Compact: unary(async (req: CompactionRequest) => {
+    Compact: unary(async (req) => {
       const { body, rev } = await server.compact(req);
       return { header: header.make(rev), ...body };
     }),

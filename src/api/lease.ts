@@ -7,28 +7,21 @@
  * JS number. Zero fields are left unset, as etcd's encoder leaves them out.
  */
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
-import { int64, toBig, toNum, type Int64 } from '../util/int64.js';
+import type {
+  LeaseKeepAliveResponseInit,
+  LeaseLeasesResponseInit,
+  LeaseTimeToLiveResponseInit,
+} from '../proto/generated.js';
+import { int64, toBig, toNum } from '../util/int64.js';
 import type { HeaderFactory, WireHeader } from './header.js';
-import { duplex, unary, type ServiceHandlers } from './rpc.js';
+import { duplex, unary, type ServiceHandlersOf } from './rpc.js';
 
 export interface LeaseApiDeps {
   server: EtcdServer;
   header: HeaderFactory;
 }
 
-interface GrantRequest {
-  TTL?: Int64;
-  ID?: Int64;
-}
-interface IdRequest {
-  ID?: Int64;
-}
-interface TimeToLiveRequest {
-  ID?: Int64;
-  keys?: boolean;
-}
-
-export function leaseService(d: LeaseApiDeps): ServiceHandlers {
+export function leaseService(d: LeaseApiDeps): ServiceHandlersOf<'etcdserverpb.Lease'> {
   const { server } = d;
   // Keep-alive replies are the hot path: share one header object per revision.
   let cachedRev = -1;
@@ -42,39 +35,39 @@ export function leaseService(d: LeaseApiDeps): ServiceHandlers {
   };
 
   return {
-    LeaseGrant: unary(async (req: GrantRequest) => {
+    LeaseGrant: unary(async (req) => {
       const { id, ttl, rev } = await server.leaseGrant(toBig(req.ID), toNum(req.TTL));
       return { header: header(rev), ID: int64(id), TTL: ttl };
     }),
 
-    LeaseRevoke: unary(async (req: IdRequest) => {
+    LeaseRevoke: unary(async (req) => {
       const rev = await server.leaseRevoke(toBig(req.ID));
       return { header: header(rev) };
     }),
 
-    LeaseTimeToLive: unary((req: TimeToLiveRequest) => {
+    LeaseTimeToLive: unary((req) => {
       const id = toBig(req.ID);
-      const res: Record<string, unknown> = { header: header(server.revision) };
-      if (id !== 0n) res['ID'] = int64(id);
-      const t = server.leaseTimeToLive(id, !!req.keys);
+      const res: LeaseTimeToLiveResponseInit = { header: header(server.revision) };
+      if (id !== 0n) res.ID = int64(id);
+      const t = server.leaseTimeToLive(id, req.keys);
       if (!t) {
-        res['TTL'] = -1;
+        res.TTL = -1;
         return res;
       }
-      if (t.ttl !== 0) res['TTL'] = t.ttl;
-      if (t.grantedTtl !== 0) res['grantedTTL'] = t.grantedTtl;
-      if (t.keys.length > 0) res['keys'] = t.keys;
+      if (t.ttl !== 0) res.TTL = t.ttl;
+      if (t.grantedTtl !== 0) res.grantedTTL = t.grantedTtl;
+      if (t.keys.length > 0) res.keys = t.keys;
       return res;
     }),
 
     LeaseLeases: unary(() => {
       const ids = server.leaseLeases();
-      const res: Record<string, unknown> = { header: header(server.revision) };
-      if (ids.length > 0) res['leases'] = ids.map((id) => ({ ID: int64(id) }));
+      const res: LeaseLeasesResponseInit = { header: header(server.revision) };
+      if (ids.length > 0) res.leases = ids.map((id) => ({ ID: int64(id) }));
       return res;
     }),
 
-    LeaseKeepAlive: duplex<IdRequest>((stream) => {
+    LeaseKeepAlive: duplex((stream) => {
       // Replies go out in request order. Most renewals answer synchronously; one that has to
       // wait (a lease being revoked) holds back the replies queued behind it.
       let tail: Promise<void> | null = null;
@@ -82,9 +75,9 @@ export function leaseService(d: LeaseApiDeps): ServiceHandlers {
       let halfClosed = false;
       const reply = (id: bigint, rev: number, ttl: number): void => {
         if (stream.closed) return;
-        const res: Record<string, unknown> = { header: header(rev) };
-        if (id !== 0n) res['ID'] = int64(id);
-        if (ttl !== 0) res['TTL'] = ttl;
+        const res: LeaseKeepAliveResponseInit = { header: header(rev) };
+        if (id !== 0n) res.ID = int64(id);
+        if (ttl !== 0) res.TTL = ttl;
         stream.write(res);
       };
       const maybeEnd = (): void => {

@@ -2,9 +2,17 @@
 import type { Alarm } from '../cluster/alarms.js';
 import { EtcdError } from '../errors.js';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
-import { toBig, toNum, uint64, type Int64 } from '../util/int64.js';
+import {
+  AlarmRequest_AlarmAction,
+  AlarmType,
+  type AlarmMemberInit,
+  type AlarmResponseInit,
+  type HashKVResponseInit,
+  type StatusResponseInit,
+} from '../proto/generated.js';
+import { toBig, toNum, uint64 } from '../util/int64.js';
 import type { HeaderFactory } from './header.js';
-import { unary, type ServiceHandlers } from './rpc.js';
+import { unary, type ServiceHandlersOf } from './rpc.js';
 
 export interface MaintenanceDeps {
   server: EtcdServer;
@@ -12,30 +20,33 @@ export interface MaintenanceDeps {
   version: string;
 }
 
-const ALARM_NAMES = ['NONE', 'NOSPACE', 'CORRUPT'];
-const ALARM_GET = 0;
-const ALARM_ACTIVATE = 1;
-const ALARM_DEACTIVATE = 2;
+/** AlarmType names by value, as proto text prints them. */
+const ALARM_NAMES = new Map<number, string>(Object.entries(AlarmType).map(([k, v]) => [v, k]));
+const ALARM_GET = AlarmRequest_AlarmAction.GET;
+const ALARM_ACTIVATE = AlarmRequest_AlarmAction.ACTIVATE;
+const ALARM_DEACTIVATE = AlarmRequest_AlarmAction.DEACTIVATE;
 
-function wireAlarm(a: Alarm): Record<string, unknown> {
-  const w: Record<string, unknown> = {};
-  if (a.memberId !== 0n) w['memberID'] = uint64(a.memberId);
-  if (a.alarm) w['alarm'] = a.alarm;
+function wireAlarm(a: Alarm): AlarmMemberInit {
+  const w: AlarmMemberInit = {};
+  if (a.memberId !== 0n) w.memberID = uint64(a.memberId);
+  if (a.alarm) w.alarm = a.alarm;
   return w;
 }
 
 /** etcd prints alarms in Status.errors in proto text form, with a trailing space. */
 function alarmText(a: Alarm): string {
-  return `${a.memberId !== 0n ? `memberID:${a.memberId} ` : ''}alarm:${ALARM_NAMES[a.alarm] ?? a.alarm} `;
+  return `${a.memberId !== 0n ? `memberID:${a.memberId} ` : ''}alarm:${ALARM_NAMES.get(a.alarm) ?? a.alarm} `;
 }
 
-export function maintenanceService(d: MaintenanceDeps): ServiceHandlers {
+export function maintenanceService(
+  d: MaintenanceDeps,
+): ServiceHandlersOf<'etcdserverpb.Maintenance'> {
   const { server, header } = d;
   const member = server.member;
   return {
     Status: unary(() => {
       const st = server.status();
-      const res: Record<string, unknown> = {
+      const res: StatusResponseInit = {
         header: header.make(st.revision),
         version: d.version,
         leader: uint64(member.id),
@@ -44,14 +55,14 @@ export function maintenanceService(d: MaintenanceDeps): ServiceHandlers {
         raftAppliedIndex: st.revision,
       };
       if (st.dbSize) {
-        res['dbSize'] = st.dbSize;
-        res['dbSizeInUse'] = st.dbSize;
+        res.dbSize = st.dbSize;
+        res.dbSizeInUse = st.dbSize;
       }
       const errors = st.alarms.map(alarmText);
-      if (errors.length) res['errors'] = errors;
+      if (errors.length) res.errors = errors;
       return res;
     }),
-    Alarm: unary(async (req: { action: number; memberID: Int64; alarm: number }) => {
+    Alarm: unary(async (req) => {
       const memberId = toBig(req.memberID);
       let alarms: Alarm[] = [];
       if (req.action === ALARM_GET) alarms = server.alarmList(req.alarm);
@@ -63,8 +74,8 @@ export function maintenanceService(d: MaintenanceDeps): ServiceHandlers {
         if (a) alarms = [a];
       }
       // etcd 3.4 sends Alarm responses without a header (3.5 added one).
-      const res: Record<string, unknown> = {};
-      if (alarms.length) res['alarms'] = alarms.map(wireAlarm);
+      const res: AlarmResponseInit = {};
+      if (alarms.length) res.alarms = alarms.map(wireAlarm);
       return res;
     }),
     Defragment: unary(async () => {
@@ -75,10 +86,10 @@ export function maintenanceService(d: MaintenanceDeps): ServiceHandlers {
       const { hash, rev } = await server.hash();
       return { header: header.make(rev), hash };
     }),
-    HashKV: unary(async (req: { revision: Int64 }) => {
+    HashKV: unary(async (req) => {
       const { hash, rev, compactRev } = await server.hashKV(toNum(req.revision));
-      const res: Record<string, unknown> = { header: header.make(rev), hash };
-      if (compactRev !== 0) res['compact_revision'] = compactRev;
+      const res: HashKVResponseInit = { header: header.make(rev), hash };
+      if (compactRev !== 0) res.compact_revision = compactRev;
       return res;
     }),
     MoveLeader: unary(() => {

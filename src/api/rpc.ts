@@ -1,8 +1,14 @@
 /**
  * The transport-neutral handler contract. Handlers take a decoded request and return a response
  * object (or throw); streams sit behind small interfaces with backpressure. Transports
- * (src/transport) serve them; nothing here knows HTTP/2 or @grpc/grpc-js.
+ * (src/transport) serve them; nothing here knows HTTP/2 or @grpc/grpc-js. Requests and
+ * responses are typed from the protos (src/proto/generated.ts): a service's handlers are
+ * checked against its methods, their requests and their responses.
  */
+import type { Method, ServiceName, Services } from '../proto/generated.js';
+import type { Long } from '../util/int64.js';
+
+export type { ServiceName };
 
 export interface CallContext {
   /** The first value of a request metadata key (lower case), e.g. 'token'. */
@@ -18,10 +24,13 @@ export interface PeerInfo {
   commonName?: string | undefined;
 }
 
-/** A stream of responses to the client. */
+/**
+ * A stream of responses to the client. Besides messages it takes EncodedFrames: responses
+ * already in wire form, which the transport sends as they are.
+ */
 export interface ResponseStream<Res> {
   /** Queues a message; false means the transport's buffer is full: wait for onDrain. */
-  write(msg: Res): boolean;
+  write(msg: Res | EncodedFrame): boolean;
   onDrain(cb: () => void): void;
   /** Ends the call: OK without an error, or with the error's status. */
   end(err?: unknown): void;
@@ -38,36 +47,107 @@ export interface DuplexStream<Req, Res> extends ResponseStream<Res> {
   onHalfClose(cb: () => void): void;
 }
 
-export type UnaryHandler = (req: never, ctx: CallContext) => object | Promise<object>;
-export type ServerStreamHandler = (
-  req: never,
-  stream: ResponseStream<object>,
+// Handler functions. A service's handlers (ServiceHandlersOf) take their method's request view
+// and build its response Init (src/proto/generated.ts). Without type arguments they are the
+// untyped form transports call: the request is whatever the method's protobufjs type decoded
+// (`never`: the transport cannot name it) and the response any object the type encodes.
+export type UnaryHandler<Req = never, Res = object> = (
+  req: Req,
+  ctx: CallContext,
+) => Res | Promise<Res>;
+export type ServerStreamHandler<Req = never, Res = object> = (
+  req: Req,
+  stream: ResponseStream<Res>,
   ctx: CallContext,
 ) => void;
-export type DuplexHandler = (stream: DuplexStream<never, object>, ctx: CallContext) => void;
+export type DuplexHandler<Req = never, Res = object> = (
+  stream: DuplexStream<Req, Res>,
+  ctx: CallContext,
+) => void;
 
-export type Handler =
-  | { kind: 'unary'; fn: UnaryHandler }
-  | { kind: 'serverStream'; fn: ServerStreamHandler }
-  | { kind: 'duplex'; fn: DuplexHandler };
+export interface Unary<Req = never, Res = object> {
+  readonly kind: 'unary';
+  readonly fn: UnaryHandler<Req, Res>;
+}
+export interface ServerStream<Req = never, Res = object> {
+  readonly kind: 'serverStream';
+  readonly fn: ServerStreamHandler<Req, Res>;
+}
+export interface Duplex<Req = never, Res = object> {
+  readonly kind: 'duplex';
+  readonly fn: DuplexHandler<Req, Res>;
+}
 
-// The request type is the handler's own declaration until handlers are typed from the protos.
-// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
-export function unary<Req>(fn: (req: Req, ctx: CallContext) => object | Promise<object>): Handler {
+/** A method's handler as transports see it. */
+export type Handler = Unary | ServerStream | Duplex;
+
+/**
+ * The handler a method takes: unary, server-streaming or bidirectional as the proto says.
+ * Client-streaming methods have none (etcd's protos declare none).
+ */
+export type HandlerOf<M> =
+  M extends Method<infer Req, infer Res extends object, false, false>
+    ? Unary<Req, Res>
+    : M extends Method<infer Req, infer Res extends object, false, true>
+      ? ServerStream<Req, Res>
+      : M extends Method<infer Req, infer Res extends object, true, true>
+        ? Duplex<Req, Res>
+        : never;
+
+/**
+ * Handlers of one service, by method name, each of its method's kind and types. Missing
+ * methods answer UNIMPLEMENTED.
+ */
+export type ServiceHandlersOf<S extends ServiceName> = {
+  readonly [M in keyof Services[S]]?: HandlerOf<Services[S][M]>;
+};
+
+/** Handlers of some service, by method name: the untyped form transports look methods up in. */
+export type ServiceHandlers = Readonly<Partial<Record<string, Handler>>>;
+
+/**
+ * `T` with every property that `Shape` lacks, at any depth, typed `never`. TypeScript reports
+ * unknown properties only in object literals assigned where a type is declared, not in the
+ * value a callback returns; unary() checks its handler's responses with this instead, so a
+ * field the proto does not have fails to compile.
+ */
+type KnownFields<T, Shape> = Shape extends readonly (infer E)[]
+  ? T extends readonly (infer TE)[]
+    ? readonly KnownFields<TE, E>[]
+    : T
+  : Shape extends Uint8Array | Long
+    ? T
+    : Shape extends object
+      ? { [K in keyof T]: K extends keyof Shape ? KnownFields<T[K], NonNullable<Shape[K]>> : never }
+      : T;
+
+/** A response `R` built for the Init `Res`, with nothing the proto does not declare. */
+export type Checked<R, Res> = R & KnownFields<R, Res>;
+
+/**
+ * A unary handler. Its request and response types come from the method it is given to (a
+ * ServiceHandlersOf entry); `R` is what the handler actually returns, checked to be a `Res`
+ * with no field `Res` lacks.
+ */
+export function unary<Req, Res, R extends Res>(
+  fn: (req: Req, ctx: CallContext) => Checked<R, Res> | Promise<Checked<R, Res>>,
+): Unary<Req, Res> {
   return { kind: 'unary', fn: fn };
 }
 
-// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
-export function serverStream<Req>(
-  fn: (req: Req, stream: ResponseStream<object>, ctx: CallContext) => void,
-): Handler {
+/** A server-streaming handler; its types come from the method it is given to. */
+export function serverStream<Req, Res>(fn: ServerStreamHandler<Req, Res>): ServerStream<Req, Res> {
   return { kind: 'serverStream', fn: fn };
 }
 
-export function duplex<Req>(
-  fn: (stream: DuplexStream<Req, object>, ctx: CallContext) => void,
-): Handler {
-  return { kind: 'duplex', fn: fn as unknown as DuplexHandler };
+/** A bidirectional-streaming handler; its types come from the method it is given to. */
+export function duplex<Req, Res>(fn: DuplexHandler<Req, Res>): Duplex<Req, Res> {
+  return { kind: 'duplex', fn: fn };
+}
+
+/** A service's typed handlers as the untyped table transports look methods up in. */
+export function untypedHandlers<S extends ServiceName>(h: ServiceHandlersOf<S>): ServiceHandlers {
+  return h;
 }
 
 /**
@@ -123,6 +203,3 @@ export function frameBytes(body: Uint8Array): Buffer {
   out.set(body, FRAME_PREFIX_BYTES);
   return out;
 }
-
-/** Handlers of one service, by method name. Missing methods answer UNIMPLEMENTED. */
-export type ServiceHandlers = Record<string, Handler>;

@@ -5,23 +5,18 @@
  * those bytes around its own watch_id (2). Fields come out in field-number order, as etcd's
  * encoder writes them.
  */
-import { wireKv, type WireKv } from '../etcdserver/wire.js';
+import { wireKv } from '../etcdserver/wire.js';
 import { encodeKeyValue, varintLen, writeVarint } from '../mvcc/kv-codec.js';
 import { EVENT_DELETE, type Event, type KeyValue } from '../mvcc/types.js';
+import type { EventInit } from '../proto/generated.js';
 import { messageType } from './codec.js';
 import type { HeaderFactory } from './header.js';
 import { allocFrame, EncodedFrame } from './rpc.js';
 
-export interface WireEvent {
-  type?: number;
-  kv: WireKv;
-  prev_kv?: WireKv;
-}
-
 const EMPTY = Buffer.alloc(0);
 
-export function wireEvent(ev: Event, withPrev: boolean): WireEvent {
-  const o: WireEvent = { kv: wireKv(ev.kv) };
+export function wireEvent(ev: Event, withPrev: boolean): EventInit {
+  const o: EventInit = { kv: wireKv(ev.kv) };
   if (ev.type === EVENT_DELETE) o.type = EVENT_DELETE;
   if (withPrev && ev.prevKv) o.prev_kv = wireKv(ev.prevKv);
   return o;

@@ -7,15 +7,21 @@
  * src/watch: one WatchableStore (the hub, owned by EtcdServer) serves every stream.
  */
 import { EtcdError } from '../errors.js';
-import { toNum, type Int64 } from '../util/int64.js';
+import type {
+  EventInit,
+  WatchCreateRequest,
+  WatchRequest,
+  WatchResponseInit,
+} from '../proto/generated.js';
+import { toNum } from '../util/int64.js';
 import type { WatchableStore } from '../watch/watchable-store.js';
 import type { WatchStream } from '../watch/watch-stream.js';
 import type { WatchResult, WatchSink } from '../watch/watcher.js';
 import { varintLen } from '../mvcc/kv-codec.js';
 import { messageType } from './codec.js';
-import type { HeaderFactory, WireHeader } from './header.js';
-import { duplex, type CallContext, type DuplexStream, type ServiceHandlers } from './rpc.js';
-import { eventsFrame, wireEvent, type WireEvent } from './watch-encoding.js';
+import type { HeaderFactory } from './header.js';
+import { duplex, type CallContext, type DuplexStream, type ServiceHandlersOf } from './rpc.js';
+import { eventsFrame, wireEvent } from './watch-encoding.js';
 
 export interface WatchApiDeps {
   hub: WatchableStore;
@@ -33,36 +39,6 @@ export interface WatchApiDeps {
 /** etcd's grpcOverheadBytes: responses are fragmented above max-request-bytes + this. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
-interface WatchCreateRequest {
-  key?: Uint8Array | null;
-  range_end?: Uint8Array | null;
-  start_revision?: Int64;
-  progress_notify?: boolean | null;
-  filters?: number[] | null;
-  prev_kv?: boolean | null;
-  watch_id?: Int64;
-  fragment?: boolean | null;
-}
-
-interface WatchRequest {
-  create_request?: WatchCreateRequest | null;
-  cancel_request?: { watch_id?: Int64 } | null;
-  progress_request?: object | null;
-}
-
-interface WireWatchResponse {
-  header: WireHeader;
-  watch_id?: number;
-  created?: boolean;
-  canceled?: boolean;
-  compact_revision?: number;
-  cancel_reason?: string;
-  fragment?: boolean;
-  events?: WireEvent[];
-}
-
-const EMPTY = Buffer.alloc(0);
-
 /**
  * Ends every watch stream of `hub`. For a server shutdown (the default) the status is
  * UNAVAILABLE "etcdserver: server stopped", which clients (clientv3, etcd3) treat as "retry": they
@@ -78,12 +54,12 @@ export function closeWatchStreams(
 
 /** Encodes WatchResults for one stream and writes them, fragmenting when asked. */
 class GrpcWatchSink implements WatchSink {
-  private readonly stream: DuplexStream<WatchRequest, object>;
+  private readonly stream: DuplexStream<WatchRequest, WatchResponseInit>;
   private readonly header: HeaderFactory;
   private readonly maxBytes: number;
 
   constructor(
-    stream: DuplexStream<WatchRequest, object>,
+    stream: DuplexStream<WatchRequest, WatchResponseInit>,
     header: HeaderFactory,
     maxRequestBytes: number,
   ) {
@@ -107,7 +83,7 @@ class GrpcWatchSink implements WatchSink {
       // The common case, a live or replayed batch of events: shared pre-encoded bytes.
       return this.stream.write(eventsFrame(this.header, r.revision, r.watchId, evs, !!r.prevKv));
     }
-    const msg: WireWatchResponse = { header: this.header.make(r.revision) };
+    const msg: WatchResponseInit = { header: this.header.make(r.revision) };
     if (r.watchId !== 0) msg.watch_id = r.watchId;
     if (r.created) msg.created = true;
     if (r.canceled) msg.canceled = true;
@@ -116,15 +92,18 @@ class GrpcWatchSink implements WatchSink {
     if (evs && evs.length > 0) {
       // Only fragmenting watchers get here with events (the shared bytes serve the rest).
       const withPrev = !!r.prevKv;
-      msg.events = evs.map((e) => wireEvent(e, withPrev));
-      if (r.fragment && msg.events.length > 1) return this.writeFragments(msg);
+      const events = evs.map((e) => wireEvent(e, withPrev));
+      if (r.fragment && events.length > 1) return this.writeFragments(msg, events);
+      msg.events = events;
     }
     return this.stream.write(msg);
   }
 
-  /** etcd's sendFragments: split between events so that each part stays under the limit. */
-  private writeFragments(msg: WireWatchResponse): boolean {
-    const events = msg.events!;
+  /**
+   * etcd's sendFragments: `msg` with `events`, split between events so that each part stays
+   * under the limit.
+   */
+  private writeFragments(msg: WatchResponseInit, events: EventInit[]): boolean {
     const Resp = messageType('etcdserverpb.WatchResponse');
     const Ev = messageType('mvccpb.Event');
     const sizes = events.map((e) => {
@@ -133,11 +112,11 @@ class GrpcWatchSink implements WatchSink {
     });
     const base = Resp.encode({ ...msg, events: [] }).finish().length;
     const total = sizes.reduce((a, b) => a + b, base);
-    if (total < this.maxBytes) return this.stream.write(msg);
+    if (total < this.maxBytes) return this.stream.write({ ...msg, events });
     const fragBase = Resp.encode({ ...msg, events: [], fragment: true }).finish().length;
     let idx = 0;
     for (;;) {
-      const part: WireEvent[] = [];
+      const part: EventInit[] = [];
       let size = fragBase;
       while (idx < events.length) {
         size += sizes[idx]!;
@@ -146,7 +125,7 @@ class GrpcWatchSink implements WatchSink {
         idx++;
       }
       const last = idx === events.length;
-      const out: WireWatchResponse = { ...msg, events: part };
+      const out: WatchResponseInit = { ...msg, events: part };
       if (!last) out.fragment = true;
       const ok = this.stream.write(out);
       if (last) return ok;
@@ -164,21 +143,21 @@ class GrpcWatchSink implements WatchSink {
 
 function createRequest(c: WatchCreateRequest): Parameters<WatchStream['create']>[0] {
   return {
-    key: c.key ?? EMPTY,
-    rangeEnd: c.range_end ?? EMPTY,
+    key: c.key,
+    rangeEnd: c.range_end,
     startRevision: toNum(c.start_revision),
-    progressNotify: !!c.progress_notify,
-    filters: c.filters ?? [],
-    prevKv: !!c.prev_kv,
+    progressNotify: c.progress_notify,
+    filters: c.filters,
+    prevKv: c.prev_kv,
     watchId: toNum(c.watch_id),
-    fragment: !!c.fragment,
+    fragment: c.fragment,
   };
 }
 
-export function watchService(d: WatchApiDeps): ServiceHandlers {
+export function watchService(d: WatchApiDeps): ServiceHandlersOf<'etcdserverpb.Watch'> {
   const hub = d.hub;
   return {
-    Watch: duplex<WatchRequest>((stream, ctx) => {
+    Watch: duplex((stream, ctx) => {
       const sink = new GrpcWatchSink(stream, d.header, d.maxRequestBytes);
       const authorize = d.authorizeWatch;
       const ws = hub.newStream(sink, {

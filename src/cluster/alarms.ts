@@ -3,12 +3,14 @@
  * While NOSPACE is raised, writes that add data fail with "database space exceeded"; while
  * CORRUPT is raised, every write fails with "corrupt cluster".
  */
+import { AlarmType } from '../proto/generated.js';
 import type { Backend } from '../storage/backend.js';
 import { BUCKET_META } from '../storage/schema.js';
 
-export const ALARM_NONE = 0;
-export const ALARM_NOSPACE = 1;
-export const ALARM_CORRUPT = 2;
+// Alarm types are etcdserverpb.AlarmType values, stored and compared as they go on the wire.
+export const ALARM_NONE = AlarmType.NONE;
+export const ALARM_NOSPACE = AlarmType.NOSPACE;
+export const ALARM_CORRUPT = AlarmType.CORRUPT;
 
 export interface Alarm {
   memberId: bigint;
@@ -39,7 +41,7 @@ export class AlarmStore {
     await this.backend.write([{ type: 'put', key: KEY, value: Buffer.from(json) }]);
   }
 
-  list(type = ALARM_NONE): Alarm[] {
+  list(type: number = ALARM_NONE): Alarm[] {
     return this.alarms.filter((a) => type === ALARM_NONE || a.alarm === type);
   }
 

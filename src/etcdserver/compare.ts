@@ -18,17 +18,13 @@ import {
 
 const EMPTY = Buffer.alloc(0);
 
-/** Which field of the target_union oneof is set (protobufjs's virtual oneof property). */
-function unionField(c: Compare): string | undefined {
-  return (c as unknown as { target_union?: string }).target_union;
-}
-
 function compareKv(c: Compare, kv: KeyValue | null): boolean {
   let result: number;
-  const set = unionField(c);
+  // Which member of the target_union oneof is set: only that one counts, zero otherwise.
+  const set = c.target_union;
   switch (c.target) {
     case TGT_VALUE: {
-      const want = set === 'value' && c.value ? c.value : EMPTY;
+      const want = set === 'value' ? c.value : EMPTY;
       result = Buffer.compare(kv ? kv.value : EMPTY, want);
       break;
     }

@@ -22,11 +22,16 @@ import { KvApplier, type KvResult } from './kv-apply.js';
 import { backendHash, kvHash } from './maintenance.js';
 import type {
   CompactionRequest,
+  CompactionResponseInit,
   DeleteRangeRequest,
+  DeleteRangeResponseInit,
   PutRequest,
+  PutResponseInit,
   RangeRequest,
+  RangeResponseInit,
   RequestOp,
   TxnRequest,
+  TxnResponseInit,
 } from './pb.js';
 import { RAFT_FIELD, raftEntryBytes, requestIdBits } from './request-size.js';
 import {
@@ -95,26 +100,29 @@ export class EtcdServer {
 
   // ---- KV --------------------------------------------------------------------------------------
 
-  range(r: RangeRequest): Promise<KvResult> {
+  range(r: RangeRequest): Promise<KvResult<RangeResponseInit>> {
     checkRangeRequest(r);
     return this.kv.range(r);
   }
 
-  put(r: PutRequest, info: RequestInfo): Promise<KvResult> {
+  put(r: PutRequest, info: RequestInfo): Promise<KvResult<PutResponseInit>> {
     checkPutRequest(r);
     this.checkSize(info, RAFT_FIELD.put);
     this.checkAlarms(true);
     return this.kv.put(r);
   }
 
-  deleteRange(r: DeleteRangeRequest, info: RequestInfo): Promise<KvResult> {
+  deleteRange(
+    r: DeleteRangeRequest,
+    info: RequestInfo,
+  ): Promise<KvResult<DeleteRangeResponseInit>> {
     checkDeleteRequest(r);
     this.checkSize(info, RAFT_FIELD.deleteRange);
     this.checkAlarms(false);
     return this.kv.deleteRange(r);
   }
 
-  txn(r: TxnRequest, info: RequestInfo): Promise<KvResult> {
+  txn(r: TxnRequest, info: RequestInfo): Promise<KvResult<TxnResponseInit>> {
     checkTxnRequest(r, this.opts.maxTxnOps);
     checkIntervals(r.success);
     checkIntervals(r.failure);
@@ -126,7 +134,7 @@ export class EtcdServer {
     return this.kv.txn(r);
   }
 
-  compact(r: CompactionRequest): Promise<KvResult> {
+  compact(r: CompactionRequest): Promise<KvResult<CompactionResponseInit>> {
     this.checkAlarms(false);
     return this.kv.compact(r);
   }

@@ -13,16 +13,23 @@ import { rangeEndOf, toBin } from '../util/bytes.js';
 import { applyCompare } from './compare.js';
 import type {
   CompactionRequest,
+  CompactionResponseInit,
   DeleteRangeRequest,
+  DeleteRangeResponseInit,
   PutRequest,
+  PutResponseInit,
   RangeRequest,
+  RangeResponseInit,
   RequestOp,
+  ResponseOpInit,
   TxnRequest,
+  TxnResponseInit,
 } from './pb.js';
 import { wireKv } from './wire.js';
 
-export interface KvResult {
-  body: Record<string, unknown>;
+/** A response without its header (`B`, the response's Init). */
+export interface KvResult<B> {
+  body: B;
   /** Revision for the response header. */
   rev: number;
 }
@@ -48,11 +55,11 @@ export function rangeOptions(r: RangeRequest): RangeOptions {
   };
 }
 
-function rangeBody(res: RangeResult, keysOnly: boolean): Record<string, unknown> {
-  const body: Record<string, unknown> = {};
-  if (res.kvs.length) body['kvs'] = res.kvs.map((kv) => wireKv(kv, keysOnly));
-  if (res.more) body['more'] = true;
-  if (res.count) body['count'] = res.count;
+function rangeBody(res: RangeResult, keysOnly: boolean): RangeResponseInit {
+  const body: RangeResponseInit = {};
+  if (res.kvs.length) body.kvs = res.kvs.map((kv) => wireKv(kv, keysOnly));
+  if (res.more) body.more = true;
+  if (res.count) body.count = res.count;
   return body;
 }
 
@@ -67,13 +74,13 @@ export class KvApplier {
     this.leases = leases;
   }
 
-  async range(r: RangeRequest): Promise<KvResult> {
+  async range(r: RangeRequest): Promise<KvResult<RangeResponseInit>> {
     const o = rangeOptions(r);
     const res = await this.store.range(toBin(r.key), rangeEndOf(r.range_end), o);
     return { body: rangeBody(res, o.keysOnly), rev: res.rev };
   }
 
-  async put(r: PutRequest): Promise<KvResult> {
+  async put(r: PutRequest): Promise<KvResult<PutResponseInit>> {
     const { result, rev, durable } = this.store.write((txn) => {
       this.checkPut(txn, r, false);
       return this.applyPut(txn, r);
@@ -82,13 +89,13 @@ export class KvApplier {
     return { body: result, rev };
   }
 
-  async deleteRange(r: DeleteRangeRequest): Promise<KvResult> {
+  async deleteRange(r: DeleteRangeRequest): Promise<KvResult<DeleteRangeResponseInit>> {
     const { result, rev, durable } = this.store.write((txn) => this.applyDelete(txn, r));
     await durable;
     return { body: result, rev };
   }
 
-  async txn(r: TxnRequest): Promise<KvResult> {
+  async txn(r: TxnRequest): Promise<KvResult<TxnResponseInit>> {
     // Most txns read only the newest state: skip the async pre-read (and its await) for them.
     const prefetched = hasHistoricalRange(r) ? await this.prefetch(r) : NO_PREFETCH;
     const { result, rev, durable } = this.store.write((txn) => {
@@ -101,7 +108,7 @@ export class KvApplier {
     return { body: result, rev };
   }
 
-  async compact(r: CompactionRequest): Promise<KvResult> {
+  async compact(r: CompactionRequest): Promise<KvResult<CompactionResponseInit>> {
     const { done, head } = await this.store.compact(toNum(r.revision));
     if (r.physical) await done;
     return { body: {}, rev: head };
@@ -122,7 +129,7 @@ export class KvApplier {
     if (leaseMissing) throw new EtcdError('leaseNotFound');
   }
 
-  private applyPut(txn: WriteTxn, r: PutRequest): Record<string, unknown> {
+  private applyPut(txn: WriteTxn, r: PutRequest): PutResponseInit {
     const bin = toBin(r.key);
     let value = r.value;
     let lease = toBig(r.lease);
@@ -132,16 +139,16 @@ export class KvApplier {
       if (r.ignore_lease) lease = cur.lease;
     }
     const prev = txn.put(r.key, bin, value, lease);
-    const body: Record<string, unknown> = {};
-    if (r.prev_kv && prev) body['prev_kv'] = wireKv(prev);
+    const body: PutResponseInit = {};
+    if (r.prev_kv && prev) body.prev_kv = wireKv(prev);
     return body;
   }
 
-  private applyDelete(txn: WriteTxn, r: DeleteRangeRequest): Record<string, unknown> {
+  private applyDelete(txn: WriteTxn, r: DeleteRangeRequest): DeleteRangeResponseInit {
     const prevs = txn.deleteRange(toBin(r.key), rangeEndOf(r.range_end));
-    const body: Record<string, unknown> = {};
-    if (prevs.length) body['deleted'] = prevs.length;
-    if (r.prev_kv && prevs.length) body['prev_kvs'] = prevs.map((kv) => wireKv(kv));
+    const body: DeleteRangeResponseInit = {};
+    if (prevs.length) body.deleted = prevs.length;
+    if (r.prev_kv && prevs.length) body.prev_kvs = prevs.map((kv) => wireKv(kv));
     return body;
   }
 
@@ -195,23 +202,18 @@ export class KvApplier {
     path: boolean[],
     pre: Prefetched,
     top: boolean,
-  ): Record<string, unknown> {
+  ): TxnResponseInit {
     const ok = path.shift()!;
-    const responses: Record<string, unknown>[] = [];
+    const responses: ResponseOpInit[] = [];
     for (const op of ok ? r.success : r.failure) responses.push(this.applyOp(txn, op, path, pre));
-    const body: Record<string, unknown> = {};
-    if (!top) body['header'] = {};
-    if (ok) body['succeeded'] = true;
-    if (responses.length) body['responses'] = responses;
+    const body: TxnResponseInit = {};
+    if (!top) body.header = {};
+    if (ok) body.succeeded = true;
+    if (responses.length) body.responses = responses;
     return body;
   }
 
-  private applyOp(
-    txn: WriteTxn,
-    op: RequestOp,
-    path: boolean[],
-    pre: Prefetched,
-  ): Record<string, unknown> {
+  private applyOp(txn: WriteTxn, op: RequestOp, path: boolean[], pre: Prefetched): ResponseOpInit {
     if (op.request_range) {
       const rr = op.request_range;
       const o = rangeOptions(rr);

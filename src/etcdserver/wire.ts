@@ -1,18 +1,10 @@
 /** Domain KeyValue → the wire object encoded into mvccpb.KeyValue (zero fields left out). */
 import { int64 } from '../util/int64.js';
 import type { KeyValue } from '../mvcc/types.js';
+import type { KeyValueInit } from './pb.js';
 
-export interface WireKv {
-  key: Buffer;
-  create_revision?: number;
-  mod_revision?: number;
-  version?: number;
-  value?: Buffer;
-  lease?: ReturnType<typeof int64>;
-}
-
-export function wireKv(kv: KeyValue, keysOnly = false): WireKv {
-  const w: WireKv = { key: kv.key };
+export function wireKv(kv: KeyValue, keysOnly = false): KeyValueInit {
+  const w: KeyValueInit = { key: kv.key };
   if (kv.createRevision) w.create_revision = kv.createRevision;
   if (kv.modRevision) w.mod_revision = kv.modRevision;
   if (kv.version) w.version = kv.version;

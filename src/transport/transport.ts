@@ -6,7 +6,7 @@
  * import a transport.
  */
 import type { Duplex } from 'node:stream';
-import type { ServiceHandlers } from '../api/rpc.js';
+import type { ServiceHandlersOf, ServiceName } from '../api/rpc.js';
 import type { Log } from '../util/log.js';
 
 export interface TransportOptions {
@@ -27,8 +27,11 @@ export interface TransportOptions {
 }
 
 export interface Transport {
-  /** Serves `fullName` (e.g. "etcdserverpb.KV"); methods without a handler answer UNIMPLEMENTED. */
-  addService(fullName: string, handlers: ServiceHandlers): void;
+  /**
+   * Serves `fullName` (e.g. "etcdserverpb.KV") with handlers typed for that service (the name
+   * alone decides which: NoInfer); methods without a handler answer UNIMPLEMENTED.
+   */
+  addService<S extends ServiceName>(fullName: S, handlers: NoInfer<ServiceHandlersOf<S>>): void;
   /** Serves one client connection: a socket whose first bytes are the HTTP/2 client preface. */
   serveConnection(conn: Duplex): void;
   /** Stops taking calls, lets running ones finish for up to `graceMs`, then closes everything. */

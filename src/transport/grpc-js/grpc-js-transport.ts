@@ -11,10 +11,12 @@ import { callStatus } from '../grpc/call.js';
 import {
   EncodedFrame,
   runUnary,
+  untypedHandlers,
   type CallContext,
   type DuplexStream,
   type Handler,
-  type ServiceHandlers,
+  type ServiceHandlersOf,
+  type ServiceName,
 } from '../../api/rpc.js';
 import type { Duplex } from 'node:stream';
 import type { Log } from '../../util/log.js';
@@ -76,12 +78,14 @@ function toGrpcError(err: unknown, log: Log, method: string): Partial<grpc.Statu
 }
 
 /** Adds `fullName` (e.g. "etcdserverpb.KV") with the given handlers; unknown methods answer UNIMPLEMENTED. */
-export function addService(
+export function addService<S extends ServiceName>(
   server: grpc.Server,
-  fullName: string,
-  handlers: ServiceHandlers,
+  fullName: S,
+  typed: NoInfer<ServiceHandlersOf<S>>,
   opts: AdapterOptions,
 ): void {
+  // Methods are found by the names the proto lists: the untyped table is all this needs.
+  const handlers = untypedHandlers(typed);
   const svc = serviceType(fullName);
   const def: Record<string, grpc.MethodDefinition<object, object>> = {};
   const impl: grpc.UntypedServiceImplementation = {};
@@ -266,7 +270,7 @@ export class GrpcJsTransport implements Transport {
     this.injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   }
 
-  addService(fullName: string, handlers: ServiceHandlers): void {
+  addService<S extends ServiceName>(fullName: S, handlers: NoInfer<ServiceHandlersOf<S>>): void {
     addService(this.server, fullName, handlers, this.opts);
   }
 

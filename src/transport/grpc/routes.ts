@@ -6,13 +6,15 @@
 import type protobuf from 'protobufjs';
 import { Code, RpcError } from '../../errors.js';
 import { serviceType } from '../../api/codec.js';
-import type {
-  CallContext,
-  PeerInfo,
-  DuplexHandler,
-  ServerStreamHandler,
-  ServiceHandlers,
-  UnaryHandler,
+import {
+  untypedHandlers,
+  type CallContext,
+  type DuplexHandler,
+  type PeerInfo,
+  type ServerStreamHandler,
+  type ServiceHandlersOf,
+  type ServiceName,
+  type UnaryHandler,
 } from '../../api/rpc.js';
 
 export interface Route {
@@ -66,7 +68,9 @@ export class Routes {
   private readonly routes = new Map<string, Route>();
   private readonly services = new Set<string>();
 
-  add(fullName: string, handlers: ServiceHandlers): void {
+  add<S extends ServiceName>(fullName: S, typed: NoInfer<ServiceHandlersOf<S>>): void {
+    // Methods are found by the names the proto lists: the untyped table is all this needs.
+    const handlers = untypedHandlers(typed);
     const svc = serviceType(fullName);
     this.services.add(fullName);
     for (const m of svc.methodsArray) {

@@ -34,7 +34,7 @@ import {
 } from '../grpc/routes.js';
 import { H2, H2Connection, type H2Stream, type RequestHeaders } from './h2-conn.js';
 import { encodeHeaderBlock, type HeaderField } from './hpack.js';
-import type { PeerInfo, ServiceHandlers, UnaryHandler } from '../../api/rpc.js';
+import type { PeerInfo, ServiceHandlersOf, ServiceName, UnaryHandler } from '../../api/rpc.js';
 import { certCommonName } from '../tls.js';
 import type { Transport, TransportOptions } from '../transport.js';
 
@@ -106,7 +106,7 @@ export class WireTransport implements Transport {
     this.log = opts.logger;
   }
 
-  addService(fullName: string, handlers: ServiceHandlers): void {
+  addService<S extends ServiceName>(fullName: S, handlers: NoInfer<ServiceHandlersOf<S>>): void {
     this.routes.add(fullName, handlers);
   }
 
