@@ -27,6 +27,32 @@ export const Code = {
   UNAUTHENTICATED: 16,
 } as const;
 
+/** Go's names of the codes (codes.Code.String()), as "rpc error: code = … desc = …" shows them. */
+const GO_CODE_NAMES = [
+  'OK',
+  'Canceled',
+  'Unknown',
+  'InvalidArgument',
+  'DeadlineExceeded',
+  'NotFound',
+  'AlreadyExists',
+  'PermissionDenied',
+  'ResourceExhausted',
+  'FailedPrecondition',
+  'Aborted',
+  'OutOfRange',
+  'Unimplemented',
+  'Internal',
+  'Unavailable',
+  'DataLoss',
+  'Unauthenticated',
+];
+
+/** A status as Go's grpc formats it into an error string ("rpc error: code = … desc = …"). */
+export function goStatusText(code: number, message: string): string {
+  return `rpc error: code = ${GO_CODE_NAMES[code] ?? `Code(${code})`} desc = ${message}`;
+}
+
 export interface RpcErrorSpec {
   code: number;
   message: string;

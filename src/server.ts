@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import type { TlsOptions } from 'node:tls';
+import { authService } from './api/auth.js';
 import { clusterService } from './api/cluster.js';
 import { HeaderFactory } from './api/header.js';
 import { healthService } from './api/health.js';
@@ -13,6 +14,12 @@ import { leaseService } from './api/lease.js';
 import { maintenanceService } from './api/maintenance.js';
 import type { ServiceName } from './api/rpc.js';
 import { closeWatchStreams, watchService } from './api/watch.js';
+import {
+  AuthStore,
+  PasswordHasher,
+  tokenProviderFromFlag,
+  type TokenProvider,
+} from './auth/index.js';
 import { AlarmStore } from './cluster/alarms.js';
 import { loadMembership, type MemberInfo } from './cluster/membership.js';
 import { defaultConfig, type ServerConfig } from './config/index.js';
@@ -55,11 +62,7 @@ export interface RunningServer {
 }
 
 /** Services whose RPCs all answer UNIMPLEMENTED until their issue lands. */
-const LATER_SERVICES: ServiceName[] = [
-  'etcdserverpb.Auth',
-  'v3lockpb.Lock',
-  'v3electionpb.Election',
-];
+const LATER_SERVICES: ServiceName[] = ['v3lockpb.Lock', 'v3electionpb.Election'];
 
 /** TLS for the https:// and unixs:// client URLs, when there are any. */
 function clientTls(
@@ -98,6 +101,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   });
   // Embedded use is silent unless asked: the CLI passes its own logger.
   const log = givenLogger ?? createLogger(options.logLevel ?? 'silent');
+  // Bad --auth-token options stop the start before anything is bound or opened.
+  const tokens = authTokens(cfg, log);
 
   // Bind the client ports first, as etcd does: clients that connect while the store loads wait
   // for it instead of being refused (and backing off). The front serves them once `server` exists.
@@ -164,6 +169,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     const alarms = new AlarmStore(backend);
     await alarms.load();
     const header = new HeaderFactory(member.clusterId, member.id, member.term);
+    const auth = await AuthStore.restore(backend, {
+      tokens,
+      hasher: new PasswordHasher({ cost: cfg.bcryptCost }),
+    });
 
     const watchHub = new WatchableStore(store, { logger: storeLog });
     const etcd = new EtcdServer({
@@ -173,6 +182,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       watchHub,
       alarms,
       member,
+      auth,
       maxTxnOps: cfg.maxTxnOps,
       maxRequestBytes: cfg.maxRequestBytes,
       quotaBackendBytes: cfg.quotaBackendBytes,
@@ -201,6 +211,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       'etcdserverpb.Watch',
       watchService({
         hub: watchHub,
+        authorize: (ctx, key, end) => etcd.authorizeWatch(ctx, key, end),
         header,
         maxRequestBytes: cfg.maxRequestBytes,
         progressNotifyIntervalMs: cfg.watchProgressNotifyIntervalMs,
@@ -211,7 +222,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       'etcdserverpb.Maintenance',
       maintenanceService({ server: etcd, header, version: cfg.emulatedVersion }),
     );
-    server.addService('etcdserverpb.Cluster', clusterService(member, header));
+    server.addService('etcdserverpb.Cluster', clusterService(etcd, header));
+    server.addService('etcdserverpb.Auth', authService({ server: etcd, header }));
     for (const name of LATER_SERVICES) server.addService(name, {});
     server.addService(
       'grpc.health.v1.Health',
@@ -221,6 +233,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         'etcdserverpb.Lease',
         'etcdserverpb.Maintenance',
         'etcdserverpb.Cluster',
+        'etcdserverpb.Auth',
       ]),
     );
 
@@ -244,6 +257,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         memberId: member.id.toString(16),
         clusterId: member.clusterId.toString(16),
         version: cfg.emulatedVersion,
+        auth: auth.enabled ? `enabled (${tokens.kind} tokens)` : 'disabled',
       },
       'ready to serve client requests',
     );
@@ -271,4 +285,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     await opened?.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** The --auth-token provider; JWT options etcd does not know are warned about, as etcd does. */
+function authTokens(cfg: ServerConfig, log: Logger): TokenProvider {
+  const { provider, unknownOptions } = tokenProviderFromFlag(cfg.authToken, {
+    ttlSeconds: cfg.authTokenTtl,
+  });
+  if (unknownOptions.length > 0)
+    log.warn({ options: unknownOptions }, 'unknown JWT options; they are ignored');
+  return provider;
 }

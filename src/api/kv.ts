@@ -11,8 +11,8 @@ export interface KvApiDeps {
 export function kvService(d: KvApiDeps): ServiceHandlersOf<'etcdserverpb.KV'> {
   const { server, header } = d;
   return {
-    Range: unary(async (req) => {
-      const { body, rev } = await server.range(req);
+    Range: unary(async (req, ctx) => {
+      const { body, rev } = await server.range(req, ctx);
       return { header: header.make(rev), ...body };
     }),
     Put: unary(async (req, ctx) => {
@@ -27,8 +27,8 @@ export function kvService(d: KvApiDeps): ServiceHandlersOf<'etcdserverpb.KV'> {
       const { body, rev } = await server.txn(req, ctx);
       return { header: header.make(rev), ...body };
     }),
-    Compact: unary(async (req) => {
-      const { body, rev } = await server.compact(req);
+    Compact: unary(async (req, ctx) => {
+      const { body, rev } = await server.compact(req, ctx);
       return { header: header.make(rev), ...body };
     }),
   };

@@ -35,13 +35,13 @@ export function leaseService(d: LeaseApiDeps): ServiceHandlersOf<'etcdserverpb.L
   };
 
   return {
-    LeaseGrant: unary(async (req) => {
-      const { id, ttl, rev } = await server.leaseGrant(toBig(req.ID), toNum(req.TTL));
+    LeaseGrant: unary(async (req, ctx) => {
+      const { id, ttl, rev } = await server.leaseGrant(toBig(req.ID), toNum(req.TTL), ctx);
       return { header: header(rev), ID: int64(id), TTL: ttl };
     }),
 
-    LeaseRevoke: unary(async (req) => {
-      const rev = await server.leaseRevoke(toBig(req.ID));
+    LeaseRevoke: unary(async (req, ctx) => {
+      const rev = await server.leaseRevoke(toBig(req.ID), ctx);
       return { header: header(rev) };
     }),
 

@@ -62,15 +62,15 @@ export function maintenanceService(
       if (errors.length) res.errors = errors;
       return res;
     }),
-    Alarm: unary(async (req) => {
+    Alarm: unary(async (req, ctx) => {
       const memberId = toBig(req.memberID);
       let alarms: Alarm[] = [];
-      if (req.action === ALARM_GET) alarms = server.alarmList(req.alarm);
+      if (req.action === ALARM_GET) alarms = await server.alarmList(req.alarm, ctx);
       else if (req.action === ALARM_ACTIVATE) {
-        const a = await server.alarmActivate(memberId, req.alarm);
+        const a = await server.alarmActivate(memberId, req.alarm, ctx);
         if (a) alarms = [a];
       } else if (req.action === ALARM_DEACTIVATE) {
-        const a = await server.alarmDeactivate(memberId, req.alarm);
+        const a = await server.alarmDeactivate(memberId, req.alarm, ctx);
         if (a) alarms = [a];
       }
       // etcd 3.4 sends Alarm responses without a header (3.5 added one).
@@ -78,16 +78,16 @@ export function maintenanceService(
       if (alarms.length) res.alarms = alarms.map(wireAlarm);
       return res;
     }),
-    Defragment: unary(async () => {
-      await server.defragment();
+    Defragment: unary(async (_req, ctx) => {
+      await server.defragment(ctx);
       return {};
     }),
-    Hash: unary(async () => {
-      const { hash, rev } = await server.hash();
+    Hash: unary(async (_req, ctx) => {
+      const { hash, rev } = await server.hash(ctx);
       return { header: header.make(rev), hash };
     }),
-    HashKV: unary(async (req) => {
-      const { hash, rev, compactRev } = await server.hashKV(toNum(req.revision));
+    HashKV: unary(async (req, ctx) => {
+      const { hash, rev, compactRev } = await server.hashKV(toNum(req.revision), ctx);
       const res: HashKVResponseInit = { header: header.make(rev), hash };
       if (compactRev !== 0) res.compact_revision = compactRev;
       return res;

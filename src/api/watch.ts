@@ -6,7 +6,7 @@
  * The watch machinery itself (watchers, history replay, backpressure) is transport-free, in
  * src/watch: one WatchableStore (the hub, owned by EtcdServer) serves every stream.
  */
-import { EtcdError } from '../errors.js';
+import { EtcdError, goStatusText } from '../errors.js';
 import type {
   EventInit,
   WatchCreateRequest,
@@ -19,6 +19,7 @@ import type { WatchStream } from '../watch/watch-stream.js';
 import type { WatchResult, WatchSink } from '../watch/watcher.js';
 import { varintLen } from '../mvcc/kv-codec.js';
 import { messageType } from './codec.js';
+import { toStatus } from './errors.js';
 import type { HeaderFactory } from './header.js';
 import { duplex, type CallContext, type DuplexStream, type ServiceHandlersOf } from './rpc.js';
 import { eventsFrame, wireEvent } from './watch-encoding.js';
@@ -30,10 +31,21 @@ export interface WatchApiDeps {
   maxRequestBytes: number;
   progressNotifyIntervalMs: number;
   /**
-   * Auth seam: checks a create request and returns etcd's cancel_reason to refuse it (e.g.
-   * "rpc error: code = PermissionDenied desc = etcdserver: permission denied").
+   * Whether the stream's caller may watch [key, rangeEnd): undefined, or the error that
+   * refuses the create (sent as its cancel_reason, in Go's "rpc error: code = … desc = …"
+   * form). May answer later (a token being verified); creates are handled in order.
    */
-  authorizeWatch?: (ctx: CallContext, key: Uint8Array, rangeEnd: Uint8Array) => string | undefined;
+  authorize?: (ctx: CallContext, key: Buffer, rangeEnd: Buffer) => unknown;
+}
+
+/** etcd watches "\0", the smallest key, for an empty key. */
+const ZERO_KEY = Buffer.from([0]);
+
+/** The cancel_reason for an authorize verdict: Go's text of the error's status. */
+function refusal(verdict: unknown): string | undefined {
+  if (verdict === undefined) return undefined;
+  const { code, details } = toStatus(verdict);
+  return goStatusText(code, details);
 }
 
 /** etcd's grpcOverheadBytes: responses are fragmented above max-request-bytes + this. */
@@ -159,17 +171,35 @@ export function watchService(d: WatchApiDeps): ServiceHandlersOf<'etcdserverpb.W
   return {
     Watch: duplex((stream, ctx) => {
       const sink = new GrpcWatchSink(stream, d.header, d.maxRequestBytes);
-      const authorize = d.authorizeWatch;
-      const ws = hub.newStream(sink, {
-        progressIntervalMs: d.progressNotifyIntervalMs,
-        ...(authorize
-          ? { authorize: (key: Uint8Array, end: Uint8Array) => authorize(ctx, key, end) }
-          : {}),
-      });
-      stream.onMessage((req) => {
-        if (req.create_request) ws.create(createRequest(req.create_request));
-        else if (req.cancel_request) ws.cancel(toNum(req.cancel_request.watch_id));
+      const ws = hub.newStream(sink, { progressIntervalMs: d.progressNotifyIntervalMs });
+      const authorize = d.authorize;
+      const handle = (req: WatchRequest): Promise<void> | undefined => {
+        if (req.create_request) {
+          const raw = req.create_request;
+          const c = createRequest(raw);
+          const verdict = authorize?.(ctx, raw.key.length > 0 ? raw.key : ZERO_KEY, raw.range_end);
+          if (verdict instanceof Promise)
+            return verdict.then((v: unknown) => ws.create(c, refusal(v)));
+          ws.create(c, refusal(verdict));
+        } else if (req.cancel_request) ws.cancel(toNum(req.cancel_request.watch_id));
         else if (req.progress_request) ws.requestProgress();
+        return undefined;
+      };
+      // Requests are handled in order: while a create waits for its verdict, the ones behind
+      // it queue (only the first request with a new JWT waits; see JwtTokenProvider).
+      let queue: Promise<void> | null = null;
+      const track = (p: Promise<void>): void => {
+        queue = p;
+        void p.finally(() => {
+          if (queue === p) queue = null;
+        });
+      };
+      stream.onMessage((req) => {
+        if (queue) track(queue.then(() => handle(req)));
+        else {
+          const pending = handle(req);
+          if (pending) track(pending);
+        }
       });
       // etcd keeps the stream open after the client half-closes: events keep flowing.
       stream.onHalfClose(() => undefined);

@@ -11,7 +11,7 @@
  *                                   empty txn passes without a token)
  *   LeaseRevoke                     write on every key attached to the lease
  *   Hash, HashKV, Defragment,       root, with the auth package's texts at code Unknown
- *   Snapshot                        (authorizeMaintenance)
+ *   Snapshot                        (maintenanceError; EtcdServer.authorizeMaintenance)
  *   ADMIN_RPCS                      root (isAdminPermitted)
  *   UserGet                         root, or the user asking about itself
  *   RoleGet                         root, or a user holding that role
@@ -27,7 +27,7 @@
  * read permission. By default a nested txn is checked like the outer one and a txn put with
  * prev_kv needs read on its key, as a plain Put does.
  */
-import { AuthError, maintenanceError } from './errors.js';
+import { AuthError } from './errors.js';
 import type { AuthStore } from './store.js';
 import type { AuthInfo } from './token-provider.js';
 
@@ -170,24 +170,6 @@ export function checkRoleGet(store: AuthStore, ai: AuthInfo | null, role: string
     store.isAdminPermitted(ai);
   } catch (err) {
     if (!store.hasRole(ai?.username ?? '', role)) throw err;
-  }
-}
-
-/**
- * Hash, HashKV, Defragment and Snapshot: the token is read and root required, and a failure
- * answers code Unknown with the auth package's text ("auth: permission denied", "auth: user
- * name is empty", "auth: invalid auth token", "auth: user not found").
- */
-export async function authorizeMaintenance(
-  store: AuthStore,
-  token: string | undefined,
-): Promise<AuthInfo | null> {
-  try {
-    const ai = await store.authInfoFromToken(token);
-    store.isAdminPermitted(ai);
-    return ai;
-  } catch (err) {
-    throw maintenanceError(err);
   }
 }
 

@@ -15,6 +15,10 @@
  *   token signing attempted with verify-only key", code Unknown).
  * - Tokens are not kept: disable() and invalidateUser() do nothing, and a token stays valid
  *   until exp. Auth changes make it stale instead (its revision is older than the store's).
+ * - A signature, once checked, is remembered (VERIFIED_CACHE_SIZE tokens, oldest dropped
+ *   first): a client sends the same token with every request, and a remembered token is
+ *   answered synchronously, its time claims checked again each time. Bad tokens are
+ *   remembered too, so repeating one costs no new verification.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { CompactSign, compactVerify } from 'jose';
@@ -50,6 +54,9 @@ export interface JwtProviderOptions {
 export const DEFAULT_JWT_TTL_MS = 5 * 60 * 1000;
 
 const VERIFY_ONLY = 'auth: token signing attempted with verify-only key';
+
+/** Tokens whose verification outcome is remembered. */
+export const VERIFIED_CACHE_SIZE = 1024;
 
 /** A Go encoding/json string literal: HTML-safe, \u00XX for control characters. */
 export function goJsonString(s: string): string {
@@ -104,6 +111,7 @@ export class JwtTokenProvider implements TokenProvider {
   private readonly signingKey: KeyObject | null;
   private readonly verifyKey: KeyObject;
   private readonly now: () => number;
+  private readonly verified = new Map<string, Record<string, unknown> | null>();
 
   constructor(opts: JwtProviderOptions) {
     this.signMethod = opts.signMethod;
@@ -136,7 +144,22 @@ export class JwtTokenProvider implements TokenProvider {
     }
   }
 
-  async info(token: string): Promise<AuthInfo | null> {
+  /** Who the token speaks for: synchronous for a token seen before, else after verifying. */
+  info(token: string): AuthInfo | null | Promise<AuthInfo | null> {
+    const seen = this.verified.get(token);
+    if (seen !== undefined) return this.current(seen);
+    return this.verify(token).then((claims) => {
+      if (this.verified.size >= VERIFIED_CACHE_SIZE) {
+        const oldest = this.verified.keys().next();
+        if (!oldest.done) this.verified.delete(oldest.value);
+      }
+      this.verified.set(token, claims);
+      return this.current(claims);
+    });
+  }
+
+  /** The signature check and the claims' shape; null for a token that can never be valid. */
+  private async verify(token: string): Promise<Record<string, unknown> | null> {
     let payload: Uint8Array;
     try {
       ({ payload } = await compactVerify(token, this.verifyKey, {
@@ -153,11 +176,16 @@ export class JwtTokenProvider implements TokenProvider {
     }
     if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) return null;
     const c = claims as Record<string, unknown>;
-    if (!claimsValid(c, Math.floor(this.now() / 1000))) return null;
     // etcd type-asserts these two (and would panic on anything else): treat it as invalid.
     if (typeof c.username !== 'string' || typeof c.revision !== 'number') return null;
     if (!Number.isFinite(c.revision) || c.revision < 0) return null;
-    return { username: c.username, revision: Math.trunc(c.revision) };
+    return c;
+  }
+
+  /** The time claims against the clock now. */
+  private current(c: Record<string, unknown> | null): AuthInfo | null {
+    if (!c || !claimsValid(c, Math.floor(this.now() / 1000))) return null;
+    return { username: c.username as string, revision: Math.trunc(c.revision as number) };
   }
 }
 

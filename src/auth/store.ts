@@ -397,9 +397,15 @@ export class AuthStore {
   /**
    * Authenticate: name + password → a new token. The password is checked off the event loop
    * (etcd CheckPassword), then checked again as etcd's raft step does; if the auth revision
-   * moved meanwhile the whole check is repeated, as etcd's API layer retries.
+   * moved meanwhile the whole check is repeated, as etcd's API layer retries. `beforeApply`
+   * runs between the two, where etcd builds its raft request (the server's token and size
+   * checks); what it throws fails the call with no token issued.
    */
-  async authenticate(name: string, password: string | Buffer): Promise<string> {
+  async authenticate(
+    name: string,
+    password: string | Buffer,
+    beforeApply?: () => void | Promise<void>,
+  ): Promise<string> {
     for (;;) {
       if (!this.enabledFlag) throw new AuthError('authNotEnabled');
       const user = this.users.get(name);
@@ -407,6 +413,7 @@ export class AuthStore {
       if (user.noPassword) throw new AuthError('noPasswordUser');
       const checkedRevision = this.rev;
       if (!(await this.hasher.verify(password, user.password))) throw new AuthError('authFailed');
+      if (beforeApply) await beforeApply();
       if (this.confirmAuthenticate(name, checkedRevision))
         return this.tokens.assign(name, this.rev);
     }

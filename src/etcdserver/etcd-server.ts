@@ -1,23 +1,41 @@
 /**
  * EtcdServer: the one object every request passes through (etcd's etcdserver package). It owns
- * the store, the watch hub, the lessor, the alarms and the member, and runs each request's
- * checks in etcd's order before it applies:
+ * the store, the watch hub, the lessor, the alarms, the auth store and the member, and runs
+ * each request's checks in etcd's order before it applies:
  *
- *   validation (v3rpc's check*Request) → size (--max-request-bytes, on the raft entry)
+ *   validation (v3rpc's check*Request) → who asks (the token: "invalid auth token")
+ *   → size (--max-request-bytes, on the raft entry, user name included)
  *   → alarms as etcd's appliers see them (CORRUPT first, then NOSPACE for what grows the db)
- *   → apply.
+ *   → permission (auth's applier; checked inside the write, see KvApplier) → apply.
  *
- * Reads skip the alarms (etcd serves Range from its base applier). The gRPC adapters in
- * src/api only decode, call one method here and encode; nothing reaches around this layer.
+ * Reads skip the alarms (etcd serves Range from its base applier) and check permission, read,
+ * then refuse the answer if the auth store changed meanwhile ("revision of auth store is
+ * old"). A request pays for auth only when auth is on or it carries a token (AuthGate). The
+ * gRPC adapters in src/api only decode, call one method here and encode; nothing reaches
+ * around this layer.
  */
+import {
+  checkDeleteRange,
+  checkLeaseRevoke,
+  checkPut,
+  checkRange,
+  checkTxn,
+  maintenanceError,
+  type AuthInfo,
+  type AuthStore,
+  type TxnCheckOptions,
+} from '../auth/index.js';
 import { ALARM_CORRUPT, ALARM_NOSPACE, type Alarm, type AlarmStore } from '../cluster/alarms.js';
 import type { MemberInfo } from '../cluster/membership.js';
 import { EtcdError } from '../errors.js';
 import type { Lessor, TimeToLive } from '../lease/lessor.js';
 import type { KvStore } from '../mvcc/store.js';
 import type { Backend } from '../storage/backend.js';
+import { toBig } from '../util/int64.js';
 import type { Log } from '../util/log.js';
 import type { WatchableStore } from '../watch/watchable-store.js';
+import { AuthGate, type RequestInfo } from './auth-gate.js';
+import { AuthServer } from './auth-server.js';
 import { KvApplier, type KvResult } from './kv-apply.js';
 import { backendHash, kvHash } from './maintenance.js';
 import type {
@@ -42,11 +60,7 @@ import {
   checkTxnRequest,
 } from './validate.js';
 
-/** What the pipeline needs to know of a request beyond its message. */
-export interface RequestInfo {
-  /** Wire size of the request message (the raft entry is measured from it). */
-  requestBytes: number;
-}
+export type { RequestInfo } from './auth-gate.js';
 
 export interface EtcdServerOptions {
   store: KvStore;
@@ -55,6 +69,10 @@ export interface EtcdServerOptions {
   watchHub: WatchableStore;
   alarms: AlarmStore;
   member: MemberInfo;
+  /** Users, roles and permissions, restored from the backend. */
+  auth: AuthStore;
+  /** Txn permission checks as 3.4.23 makes them (see src/auth/checks.ts); default off. */
+  legacyTxnChecks?: boolean;
   /** --max-txn-ops */
   maxTxnOps: number;
   /** --max-request-bytes */
@@ -78,6 +96,11 @@ export class EtcdServer {
   readonly watchHub: WatchableStore;
   readonly alarms: AlarmStore;
   readonly member: MemberInfo;
+  /** The Auth service's requests. */
+  readonly auth: AuthServer;
+  private readonly authStore: AuthStore;
+  private readonly gate: AuthGate;
+  private readonly txnChecks: TxnCheckOptions;
   private readonly backend: Backend;
   private readonly kv: KvApplier;
   private readonly opts: EtcdServerOptions;
@@ -93,6 +116,15 @@ export class EtcdServer {
     this.watchHub = opts.watchHub;
     this.alarms = opts.alarms;
     this.member = opts.member;
+    this.authStore = opts.auth;
+    this.gate = new AuthGate(opts.auth, (ops) => opts.store.persist(ops));
+    this.txnChecks = { legacyTxnChecks: opts.legacyTxnChecks === true };
+    this.auth = new AuthServer(opts.auth, {
+      gate: this.gate,
+      checkSize: (info, field, ai, extra) => this.checkSize(info, field, ai, extra),
+      revision: () => this.store.committedRev,
+      log: opts.log,
+    });
     this.kv = new KvApplier(opts.store, opts.lessor);
     this.idBits = requestIdBits(opts.member.id);
     this.quota = opts.quotaBackendBytes === 0 ? 2 * 1024 ** 3 : opts.quotaBackendBytes;
@@ -100,14 +132,20 @@ export class EtcdServer {
 
   // ---- KV --------------------------------------------------------------------------------------
 
-  range(r: RangeRequest): Promise<KvResult<RangeResponseInit>> {
+  range(r: RangeRequest, info: RequestInfo): Promise<KvResult<RangeResponseInit>> {
     checkRangeRequest(r);
-    return this.kv.range(r);
+    if (!this.gate.involved(info)) return this.kv.range(r);
+    return this.authorizedRead(
+      info,
+      (ai) => checkRange(this.authStore, ai, r),
+      () => this.kv.range(r),
+    );
   }
 
   put(r: PutRequest, info: RequestInfo): Promise<KvResult<PutResponseInit>> {
     checkPutRequest(r);
-    this.checkSize(info, RAFT_FIELD.put);
+    if (this.gate.involved(info)) return this.putAuthorized(r, info);
+    this.checkSize(info, RAFT_FIELD.put, null);
     this.checkAlarms(true);
     return this.kv.put(r);
   }
@@ -117,7 +155,8 @@ export class EtcdServer {
     info: RequestInfo,
   ): Promise<KvResult<DeleteRangeResponseInit>> {
     checkDeleteRequest(r);
-    this.checkSize(info, RAFT_FIELD.deleteRange);
+    if (this.gate.involved(info)) return this.deleteAuthorized(r, info);
+    this.checkSize(info, RAFT_FIELD.deleteRange, null);
     this.checkAlarms(false);
     return this.kv.deleteRange(r);
   }
@@ -126,28 +165,141 @@ export class EtcdServer {
     checkTxnRequest(r, this.opts.maxTxnOps);
     checkIntervals(r.success);
     checkIntervals(r.failure);
+    const involved = this.gate.involved(info);
     // A read-only txn is served as reads are, past the alarms (etcd 3.4 answers it from its
     // base applier without raft).
-    if (txnIsReadOnly(r)) return this.kv.txn(r);
-    this.checkSize(info, RAFT_FIELD.txn);
+    if (txnIsReadOnly(r)) {
+      if (!involved) return this.kv.txn(r);
+      return this.authorizedRead(
+        info,
+        (ai) => checkTxn(this.authStore, ai, r, this.txnChecks),
+        () => this.kv.txn(r),
+      );
+    }
+    if (involved) return this.txnAuthorized(r, info);
+    this.checkSize(info, RAFT_FIELD.txn, null);
     this.checkAlarms(txnHasPut(r));
     return this.kv.txn(r);
   }
 
-  compact(r: CompactionRequest): Promise<KvResult<CompactionResponseInit>> {
+  /** Compact: etcd 3.4.23 reads the token (a bad one fails) but checks no permission. */
+  async compact(
+    r: CompactionRequest,
+    info: RequestInfo,
+  ): Promise<KvResult<CompactionResponseInit>> {
+    if (this.gate.involved(info)) await this.gate.identify(info);
     this.checkAlarms(false);
     return this.kv.compact(r);
   }
 
+  private async putAuthorized(
+    r: PutRequest,
+    info: RequestInfo,
+  ): Promise<KvResult<PutResponseInit>> {
+    const ai = await this.gate.identify(info);
+    this.checkSize(info, RAFT_FIELD.put, ai);
+    this.checkAlarms(true);
+    const lease = toBig(r.lease);
+    return this.kv.put(r, () => {
+      checkPut(this.authStore, ai, r, lease !== 0n ? this.lessor.attachedKeys(lease) : []);
+    });
+  }
+
+  private async deleteAuthorized(
+    r: DeleteRangeRequest,
+    info: RequestInfo,
+  ): Promise<KvResult<DeleteRangeResponseInit>> {
+    const ai = await this.gate.identify(info);
+    this.checkSize(info, RAFT_FIELD.deleteRange, ai);
+    this.checkAlarms(false);
+    return this.kv.deleteRange(r, () => {
+      checkDeleteRange(this.authStore, ai, r);
+    });
+  }
+
+  private async txnAuthorized(
+    r: TxnRequest,
+    info: RequestInfo,
+  ): Promise<KvResult<TxnResponseInit>> {
+    const ai = await this.gate.identify(info);
+    this.checkSize(info, RAFT_FIELD.txn, ai);
+    this.checkAlarms(txnHasPut(r));
+    return this.kv.txn(r, () => {
+      checkTxn(this.authStore, ai, r, this.txnChecks);
+    });
+  }
+
+  /**
+   * etcd's doSerialize: who asks, the permission check, the read; then "revision of auth
+   * store is old" if the auth store changed while the read ran.
+   */
+  private async authorizedRead<T>(
+    info: RequestInfo,
+    check: (ai: AuthInfo | null) => void,
+    read: () => Promise<T>,
+  ): Promise<T> {
+    const ai = await this.gate.identify(info);
+    await this.gate.settled();
+    check(ai);
+    const res = await read();
+    this.authStore.checkReadRevision(ai);
+    return res;
+  }
+
+  // ---- Watch -----------------------------------------------------------------------------------
+
+  /**
+   * Whether the stream's caller may watch [key, rangeEnd): undefined if so, else the error
+   * (the adapter turns it into the create's cancel_reason). Synchronous unless a token needs
+   * verifying or an auth change is landing.
+   *
+   * etcd 3.4.23 checks a watch of every key from `key` on (range_end "\0") as a watch of
+   * `key` alone, which lets a user holding one key watch all that follow it; here the range
+   * is checked as asked.
+   */
+  authorizeWatch(info: RequestInfo, key: Buffer, rangeEnd: Buffer): unknown {
+    if (!this.gate.involved(info)) return undefined;
+    const r = { key, range_end: rangeEnd };
+    const check = (ai: AuthInfo | null): unknown => {
+      try {
+        checkRange(this.authStore, ai, r);
+        return undefined;
+      } catch (err) {
+        return err;
+      }
+    };
+    let ai: AuthInfo | null | Promise<AuthInfo | null>;
+    try {
+      ai = this.gate.identify(info);
+    } catch (err) {
+      return err;
+    }
+    const settled = this.gate.settled();
+    if (!(ai instanceof Promise) && !settled) return check(ai);
+    return (async () => {
+      const who = await ai;
+      await settled;
+      return check(who);
+    })().catch((err: unknown) => err);
+  }
+
   // ---- Lease -----------------------------------------------------------------------------------
 
-  leaseGrant(id: bigint, ttl: number): Promise<{ id: bigint; ttl: number; rev: number }> {
+  async leaseGrant(
+    id: bigint,
+    ttl: number,
+    info: RequestInfo,
+  ): Promise<{ id: bigint; ttl: number; rev: number }> {
+    if (this.gate.involved(info)) await this.gate.identify(info);
     this.checkAlarms(true);
     return this.lessor.grant(id, ttl);
   }
 
-  leaseRevoke(id: bigint): Promise<number> {
+  /** LeaseRevoke: write permission on every key the lease holds, checked as it is revoked. */
+  async leaseRevoke(id: bigint, info: RequestInfo): Promise<number> {
+    const ai = this.gate.involved(info) ? await this.gate.identify(info) : null;
     this.checkAlarms(false);
+    if (this.authStore.enabled) checkLeaseRevoke(this.authStore, ai, this.lessor.attachedKeys(id));
     return this.lessor.revoke(id);
   }
 
@@ -179,38 +331,88 @@ export class EtcdServer {
     };
   }
 
-  alarmList(type: number): Alarm[] {
+  /**
+   * Alarm is a raft request in etcd: the token is read and nothing checked. Its errors reach
+   * the client unmapped, so a bad token is the auth package's text at code Unknown.
+   */
+  async alarmList(type: number, info: RequestInfo): Promise<Alarm[]> {
+    await this.alarmCaller(info);
     return this.alarms.list(type);
   }
 
-  alarmActivate(memberId: bigint, type: number): Promise<Alarm | null> {
+  async alarmActivate(memberId: bigint, type: number, info: RequestInfo): Promise<Alarm | null> {
+    await this.alarmCaller(info);
     return this.alarms.activate(memberId, type);
   }
 
-  alarmDeactivate(memberId: bigint, type: number): Promise<Alarm | null> {
+  async alarmDeactivate(memberId: bigint, type: number, info: RequestInfo): Promise<Alarm | null> {
+    await this.alarmCaller(info);
     return this.alarms.deactivate(memberId, type);
   }
 
-  async defragment(): Promise<void> {
+  private async alarmCaller(info: RequestInfo): Promise<void> {
+    if (!this.gate.involved(info)) return;
+    try {
+      await this.gate.identify(info);
+    } catch (err) {
+      throw maintenanceError(err);
+    }
+  }
+
+  async defragment(info: RequestInfo): Promise<void> {
+    await this.authorizeMaintenance(info);
     await this.backend.compactRange(Buffer.from([0]), Buffer.from([0xff]));
   }
 
   /** Hash of the whole backend and the revision it was taken at. */
-  hash(): Promise<{ hash: number; rev: number }> {
+  async hash(info: RequestInfo): Promise<{ hash: number; rev: number }> {
+    await this.authorizeMaintenance(info);
     return backendHash(this.store, this.backend);
   }
 
   /** HashKV at `revision` (0: now), with etcd's compact revision (-1 before any compaction). */
-  hashKV(revision: number): Promise<{ hash: number; rev: number; compactRev: number }> {
+  async hashKV(
+    revision: number,
+    info: RequestInfo,
+  ): Promise<{ hash: number; rev: number; compactRev: number }> {
+    await this.authorizeMaintenance(info);
     return kvHash(this.store, this.backend, revision);
+  }
+
+  /**
+   * Hash, HashKV, Defragment and Snapshot need root; etcd's maintenance server refuses with
+   * the auth package's texts at code Unknown ("auth: permission denied").
+   */
+  async authorizeMaintenance(info: RequestInfo): Promise<void> {
+    if (!this.gate.involved(info)) return;
+    try {
+      const ai = await this.gate.identify(info);
+      await this.gate.settled();
+      this.authStore.isAdminPermitted(ai);
+    } catch (err) {
+      throw maintenanceError(err);
+    }
+  }
+
+  // ---- Cluster ---------------------------------------------------------------------------------
+
+  /** Membership changes need root (etcd checkMembershipOperationPermission). */
+  async authorizeMembership(info: RequestInfo): Promise<void> {
+    if (!this.gate.involved(info)) return;
+    const ai = await this.gate.identify(info);
+    this.authStore.isAdminPermitted(ai);
   }
 
   // ---- the checks ------------------------------------------------------------------------------
 
-  /** --max-request-bytes, on the raft entry etcd would make of the request. */
-  private checkSize(info: RequestInfo, field: number): void {
-    if (raftEntryBytes(info.requestBytes, field, this.idBits) > this.opts.maxRequestBytes)
-      throw new EtcdError('requestTooLarge');
+  /**
+   * --max-request-bytes, on the raft entry etcd would make of the request (its header names
+   * the user and the auth revision; `extraBytes` are fields the server adds to the request).
+   */
+  private checkSize(info: RequestInfo, field: number, ai: AuthInfo | null, extraBytes = 0): void {
+    const auth = ai ? { username: ai.username, authRevision: ai.revision } : undefined;
+    const bytes = raftEntryBytes(info.requestBytes + extraBytes, field, this.idBits, auth);
+    if (bytes > this.opts.maxRequestBytes) throw new EtcdError('requestTooLarge');
   }
 
   /**
@@ -236,6 +438,7 @@ export class EtcdServer {
   close(): void {
     if (this.quotaTimer) clearInterval(this.quotaTimer);
     this.quotaTimer = null;
+    this.authStore.close();
   }
 
   private checkQuota(): void {

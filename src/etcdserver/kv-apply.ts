@@ -80,8 +80,14 @@ export class KvApplier {
     return { body: rangeBody(res, o.keysOnly), rev: res.rev };
   }
 
-  async put(r: PutRequest): Promise<KvResult<PutResponseInit>> {
+  /**
+   * The write methods take `authorize`: the request's permission check, run inside the write
+   * transaction before anything else, so that nothing can change the auth state between the
+   * check and the write (etcd checks in its applier). What it throws aborts the write.
+   */
+  async put(r: PutRequest, authorize?: () => void): Promise<KvResult<PutResponseInit>> {
     const { result, rev, durable } = this.store.write((txn) => {
+      authorize?.();
       this.checkPut(txn, r, false);
       return this.applyPut(txn, r);
     });
@@ -89,16 +95,23 @@ export class KvApplier {
     return { body: result, rev };
   }
 
-  async deleteRange(r: DeleteRangeRequest): Promise<KvResult<DeleteRangeResponseInit>> {
-    const { result, rev, durable } = this.store.write((txn) => this.applyDelete(txn, r));
+  async deleteRange(
+    r: DeleteRangeRequest,
+    authorize?: () => void,
+  ): Promise<KvResult<DeleteRangeResponseInit>> {
+    const { result, rev, durable } = this.store.write((txn) => {
+      authorize?.();
+      return this.applyDelete(txn, r);
+    });
     await durable;
     return { body: result, rev };
   }
 
-  async txn(r: TxnRequest): Promise<KvResult<TxnResponseInit>> {
+  async txn(r: TxnRequest, authorize?: () => void): Promise<KvResult<TxnResponseInit>> {
     // Most txns read only the newest state: skip the async pre-read (and its await) for them.
     const prefetched = hasHistoricalRange(r) ? await this.prefetch(r) : NO_PREFETCH;
     const { result, rev, durable } = this.store.write((txn) => {
+      authorize?.();
       const path: boolean[] = [];
       this.comparePath(txn, r, path);
       this.checkPath(txn, r, path.slice(), prefetched);

@@ -9,7 +9,7 @@
  */
 import { varintLen } from '../mvcc/kv-codec.js';
 
-/** InternalRaftRequest field numbers of the requests that are size-checked. */
+/** InternalRaftRequest field numbers of the requests that go through raft (and are size-checked). */
 export const RAFT_FIELD = {
   put: 4,
   deleteRange: 5,
@@ -17,6 +17,23 @@ export const RAFT_FIELD = {
   compaction: 7,
   leaseGrant: 8,
   leaseRevoke: 9,
+  alarm: 10,
+  authEnable: 1000,
+  authDisable: 1011,
+  authenticate: 1012,
+  userAdd: 1100,
+  userDelete: 1101,
+  userGet: 1102,
+  userChangePassword: 1103,
+  userGrantRole: 1104,
+  userRevokeRole: 1105,
+  userList: 1106,
+  roleList: 1107,
+  roleAdd: 1200,
+  roleDelete: 1201,
+  roleGet: 1202,
+  roleGrantPermission: 1203,
+  roleRevokePermission: 1204,
 } as const;
 
 /** Bytes of a uint64's varint from its bit length. */

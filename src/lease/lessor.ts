@@ -257,14 +257,16 @@ export class Lessor implements LeaseHooks {
     this.leases.get(id)?.keys.delete(key);
   }
 
+  /** The keys attached to a lease, none when it does not exist (auth checks writes on them). */
+  attachedKeys(id: bigint): Buffer[] {
+    const l = this.leases.get(id);
+    return l ? [...l.keys].map((k) => Buffer.from(k, 'latin1')) : [];
+  }
+
   // ------------------------------------------------------------------ RPC operations
 
   /**
-   * Grants a lease (etcd's LeaseGrant). `id` 0 lets the server choose. Resolves once the lease
-   * record is durable.
-   */
-  /**
-   * Grants a lease. Resolves once its record is durable, with the revision its response header
+   * Grants a lease (etcd's LeaseGrant); `id` 0 lets the server choose. Resolves once its record is durable, with the revision its response header
    * carries: the store's newest revision when the grant was applied (ordered after every write
    * already handed to the store, and durable with it).
    */

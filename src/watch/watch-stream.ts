@@ -33,11 +33,6 @@ export interface CreateRequest {
 export interface WatchStreamOptions {
   /** --experimental-watch-progress-notify-interval, before jitter. */
   progressIntervalMs: number;
-  /**
-   * Checks a create before it is accepted (the auth seam): returns etcd's cancel_reason to
-   * refuse it, or undefined.
-   */
-  authorize?: (key: Uint8Array, rangeEnd: Uint8Array) => string | undefined;
 }
 
 export const ERR_EMPTY_RANGE = 'mvcc: watcher range is empty';
@@ -65,8 +60,11 @@ export class WatchStream {
     this.opts = opts;
   }
 
-  /** Handles a create request: a `created` reply (or a failure reply) and a new watcher. */
-  create(r: CreateRequest): void {
+  /**
+   * Handles a create request: a `created` reply (or a failure reply) and a new watcher.
+   * `refused` is the caller's reason to refuse it (auth), checked before anything else.
+   */
+  create(r: CreateRequest, refused?: string): void {
     if (this.closed) return;
     const rev = this.hub.rev;
     const key = r.key.length > 0 ? toBin(r.key) : '\0';
@@ -80,8 +78,7 @@ export class WatchStream {
         cancelReason: reason,
       });
     };
-    const denied = this.opts.authorize?.(r.key.length > 0 ? r.key : Buffer.from([0]), r.rangeEnd);
-    if (denied !== undefined) return fail(denied);
+    if (refused !== undefined) return fail(refused);
     if (typeof end === 'string' && !(key < end)) return fail(ERR_EMPTY_RANGE);
     let id = r.watchId;
     if (id === 0) {

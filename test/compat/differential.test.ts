@@ -20,6 +20,7 @@ import { ourServerSkipReason, startOurServer, targetIsRealEtcd } from '../helper
 import { runRandomScenario } from '../helpers/random-scenario.js';
 import { realEtcdSkipReason, startRealEtcd } from '../helpers/real-etcd.js';
 import type { ServerHandle } from '../helpers/server-process.js';
+import { scenarios as authScenarios } from './scenarios/auth.js';
 import { scenarios as errorScenarios } from './scenarios/errors.js';
 import { scenarios as historyScenarios } from './scenarios/history.js';
 import { scenarios as maintenanceScenarios } from './scenarios/maintenance.js';
@@ -66,6 +67,7 @@ const allScenarios = [
   ...historyScenarios,
   ...errorScenarios,
   ...maintenanceScenarios,
+  ...authScenarios,
 ];
 
 for (const s of allScenarios) {

@@ -72,12 +72,16 @@ export class EtcdGrpcClient {
     return c;
   }
 
-  /** Calls `service.method(request)`; resolves with the response or the error status, never rejects. */
+  /**
+   * Calls `service.method(request)`; resolves with the response or the error status, never
+   * rejects. `metadata` is sent as request metadata (e.g. `{ token }`).
+   */
   call(
     service: ServiceName,
     method: string,
     request: Wire,
     timeoutMs = 10_000,
+    metadata: Record<string, string> = {},
   ): Promise<CallResult> {
     const c = this.client(service) as unknown as Record<
       string,
@@ -91,18 +95,58 @@ export class EtcdGrpcClient {
     const fn = c[method];
     if (typeof fn !== 'function') throw new Error(`no method ${service}.${method} in the proto`);
     return new Promise((resolve) => {
-      fn.call(c, request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
-        if (err) {
-          resolve({
-            ok: false,
-            code: err.code,
-            codeName: grpc.status[err.code] ?? String(err.code),
-            message: err.details,
-          });
-        } else {
-          resolve({ ok: true, response: res ?? {} });
-        }
-      });
+      fn.call(
+        c,
+        request,
+        toMetadata(metadata),
+        { deadline: Date.now() + timeoutMs },
+        (err, res) => {
+          if (err) {
+            resolve({
+              ok: false,
+              code: err.code,
+              codeName: grpc.status[err.code] ?? String(err.code),
+              message: err.details,
+            });
+          } else {
+            resolve({ ok: true, response: res ?? {} });
+          }
+        },
+      );
+    });
+  }
+
+  /**
+   * Opens a Watch stream, sends one create request and resolves with the first response (or
+   * the stream's error status); the stream is cancelled afterwards.
+   */
+  watchCreate(
+    create: Wire,
+    timeoutMs = 10_000,
+    metadata: Record<string, string> = {},
+  ): Promise<CallResult> {
+    const c = this.client('Watch') as unknown as {
+      Watch(md: grpc.Metadata, opts: grpc.CallOptions): grpc.ClientDuplexStream<Wire, Wire>;
+    };
+    return new Promise((resolve) => {
+      const call = c.Watch(toMetadata(metadata), { deadline: Date.now() + timeoutMs });
+      let done = false;
+      const finish = (r: CallResult): void => {
+        if (done) return;
+        done = true;
+        resolve(r);
+        call.cancel();
+      };
+      call.on('data', (res: Wire) => finish({ ok: true, response: res }));
+      call.on('error', (err: grpc.ServiceError) =>
+        finish({
+          ok: false,
+          code: err.code,
+          codeName: grpc.status[err.code] ?? String(err.code),
+          message: err.details,
+        }),
+      );
+      call.write({ create_request: create });
     });
   }
 
@@ -110,6 +154,12 @@ export class EtcdGrpcClient {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }
+}
+
+function toMetadata(entries: Record<string, string>): grpc.Metadata {
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(entries)) md.set(k, v);
+  return md;
 }
 
 /**

@@ -26,6 +26,10 @@ export interface CallOptions {
    * successful response, after checking whatever must hold on each side.
    */
   normalise?: (response: Wire) => Wire;
+  /** Send the token of a user logged in with DifferentialRunner.login. */
+  as?: string;
+  /** Send this literal token (the same to both servers). */
+  token?: string;
 }
 
 export interface PairedResult {
@@ -189,6 +193,8 @@ export class DifferentialRunner {
   private seq = 0;
   private readonly real: EtcdGrpcClient;
   private readonly ours: EtcdGrpcClient;
+  /** Tokens by user name: each server issues its own. */
+  private readonly tokens = new Map<string, { real: string; ours: string }>();
 
   constructor(realEndpoint: string, ourEndpoint: string) {
     this.real = new EtcdGrpcClient(realEndpoint);
@@ -210,10 +216,65 @@ export class DifferentialRunner {
   ): Promise<PairedResult> {
     const n = ++this.seq;
     const timeout = opts.timeoutMs ?? 15_000;
+    const [mdReal, mdOurs] = this.metadata(opts);
     const [real, ours] = await Promise.all([
-      this.real.call(service, method, req, timeout),
-      this.ours.call(service, method, req, timeout),
+      this.real.call(service, method, req, timeout, mdReal),
+      this.ours.call(service, method, req, timeout, mdOurs),
     ]);
+    return this.record(n, label, service, method, req, real, ours, opts);
+  }
+
+  /** A Watch create on a new stream of each server; compares the first response. */
+  async watchCreate(label: string, create: Wire, opts: CallOptions = {}): Promise<PairedResult> {
+    const n = ++this.seq;
+    const timeout = opts.timeoutMs ?? 15_000;
+    const [mdReal, mdOurs] = this.metadata(opts);
+    const [real, ours] = await Promise.all([
+      this.real.watchCreate(create, timeout, mdReal),
+      this.ours.watchCreate(create, timeout, mdOurs),
+    ]);
+    return this.record(n, label, 'Watch', 'Watch', create, real, ours, opts);
+  }
+
+  /**
+   * Authenticates `name` on both servers and keeps each token for `as: name` calls; the
+   * answers (tokens aside) are compared like any call's.
+   */
+  async login(label: string, name: string, password: string): Promise<PairedResult> {
+    const hide = (r: Wire): Wire => (r.token === undefined ? r : { ...r, token: '<TOKEN>' });
+    const res = await this.call(
+      label,
+      'Auth',
+      'Authenticate',
+      { name, password },
+      { expect: 'ok', normalise: hide },
+    );
+    if (res.real.ok && res.ours.ok)
+      this.tokens.set(name, {
+        real: String(res.real.response.token),
+        ours: String(res.ours.response.token),
+      });
+    return res;
+  }
+
+  private metadata(opts: CallOptions): [Record<string, string>, Record<string, string>] {
+    if (opts.token !== undefined) return [{ token: opts.token }, { token: opts.token }];
+    if (opts.as === undefined) return [{}, {}];
+    const t = this.tokens.get(opts.as);
+    if (!t) throw new Error(`test bug: ${opts.as} has not logged in`);
+    return [{ token: t.real }, { token: t.ours }];
+  }
+
+  private record(
+    n: number,
+    label: string,
+    service: ServiceName,
+    method: string,
+    req: Wire,
+    real: CallResult,
+    ours: CallResult,
+    opts: CallOptions,
+  ): PairedResult {
     if (opts.expect && (opts.expect === 'ok') !== real.ok) {
       throw new Error(
         `test bug: real etcd answered ${showResult(real)} to #${n} ${label}, expected ${opts.expect}\nrequest: ${showWire(req)}`,

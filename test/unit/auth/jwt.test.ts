@@ -69,6 +69,24 @@ test('tokens etcd issued with ES256, PS256 and HS256 verify', async () => {
   );
 });
 
+test('a token seen before is answered at once, its expiry checked again each time', async () => {
+  let now = (RS256_EXP - 2) * 1000;
+  const { provider: p } = tokenProviderFromFlag('jwt,sign-method=RS256,priv-key=/k/rsa.pem', {
+    readFile,
+    now: () => now,
+  });
+  const first = p.info(F.ETCD_RS256_TOKEN, 1);
+  assert.ok(first instanceof Promise, 'the first sight verifies the signature');
+  assert.deepEqual(await first, { username: 'root', revision: 3 });
+  const again = p.info(F.ETCD_RS256_TOKEN, 1);
+  assert.deepEqual(again, { username: 'root', revision: 3 }, 'then synchronously');
+  now = RS256_EXP * 1000;
+  assert.equal(p.info(F.ETCD_RS256_TOKEN, 1), null, 'expired since');
+  // A bad token is remembered as bad.
+  assert.equal(await p.info('not.a.token', 1), null);
+  assert.equal(p.info('not.a.token', 1), null);
+});
+
 test('expiry follows golang-jwt v4: valid while the current second is before exp', async () => {
   const at = (sec: number): JwtTokenProvider =>
     jwt('jwt,sign-method=RS256,priv-key=/k/rsa.pem', sec * 1000 + 999);
