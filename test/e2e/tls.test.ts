@@ -11,25 +11,23 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Etcd3 } from 'etcd3';
 import { makePki, opensslSkipReason, type TestPki } from '../helpers/certs.js';
-import { ourBinPath, repoRoot } from '../helpers/paths.js';
-import { freePort } from '../helpers/ports.js';
+import { ourBinPath } from '../helpers/paths.js';
 import { ourServerSkipReason } from '../helpers/our-server.js';
 import { realEtcdSkipReason } from '../helpers/real-etcd.js';
 import {
-  ETCD_BIN,
   describeRun,
   etcdctl,
   etcdctlSkipReason,
   python,
   pythonEtcd3SkipReason,
 } from '../helpers/run.js';
-import {
-  envWithout,
-  startProcessServer,
-  withPortRetry,
-  type ServerHandle,
-} from '../helpers/server-process.js';
 import { makeTmpDir, type TmpDir } from '../helpers/tmpdir.js';
+import {
+  certArgs as pkiCertArgs,
+  mtlsFlags,
+  startTlsServer,
+  type TlsServer,
+} from '../helpers/tls-server.js';
 
 const skip =
   opensslSkipReason() ?? etcdctlSkipReason() ?? ourServerSkipReason() ?? realEtcdSkipReason();
@@ -44,80 +42,13 @@ before(async () => {
 });
 after(() => tmp?.remove());
 
-interface TlsServer {
-  server: ServerHandle;
-  /** The https:// URL. */
-  url: string;
-}
-
 /** Starts ours or a real etcd with an https:// listener and a plain one (for readiness). */
-async function start(kind: 'ours' | 'etcd', name: string, flags: string[]): Promise<TlsServer> {
-  let url = '';
-  const server = await withPortRetry(async () => {
-    const dir = path.join(tmp.path, `${kind}-${name}-${Date.now()}`);
-    const tlsPort = await freePort();
-    const plainPort = await freePort();
-    url = `https://127.0.0.1:${tlsPort}`;
-    const plain = `http://127.0.0.1:${plainPort}`;
-    const common = [
-      '--name',
-      name,
-      '--data-dir',
-      dir,
-      '--listen-client-urls',
-      `${url},${plain}`,
-      '--advertise-client-urls',
-      url,
-      ...flags,
-    ];
-    const peer = `http://127.0.0.1:${await freePort()}`;
-    const args =
-      kind === 'ours'
-        ? [ourBinPath(), ...common]
-        : [
-            ...common,
-            '--listen-peer-urls',
-            peer,
-            '--initial-advertise-peer-urls',
-            peer,
-            '--initial-cluster',
-            `${name}=${peer}`,
-          ];
-    return startProcessServer({
-      kind: kind === 'ours' ? 'etcd-ts' : 'real-etcd',
-      name,
-      command: kind === 'ours' ? process.execPath : ETCD_BIN,
-      args,
-      env: envWithout('ETCD_', 'ETCDCTL_'),
-      cwd: kind === 'ours' ? repoRoot() : tmp.path,
-      host: '127.0.0.1',
-      port: plainPort,
-      dataDir: dir,
-      tmp: undefined,
-      readyTimeoutMs: 30_000,
-    });
-  });
-  return { server, url };
-}
+const start = (kind: 'ours' | 'etcd', name: string, flags: string[]): Promise<TlsServer> =>
+  startTlsServer(kind, name, flags, tmp.path);
 
-const serverFlags = (): string[] => [
-  '--cert-file',
-  pki.serverCert,
-  '--key-file',
-  pki.serverKey,
-  '--trusted-ca-file',
-  pki.ca,
-  '--client-cert-auth',
-];
+const serverFlags = (): string[] => mtlsFlags(pki);
 
-const certArgs = (c: { cert: string; key: string }): string[] => [
-  '--cacert',
-  pki.ca,
-  '--cert',
-  c.cert,
-  '--key',
-  c.key,
-];
+const certArgs = (c: { cert: string; key: string }): string[] => pkiCertArgs(pki, c);
 
 test(
   'client certificates: verified ones are served, others refused at the handshake, as by etcd',
