@@ -8,7 +8,8 @@ import type { DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnReques
 
 export function checkRangeRequest(r: RangeRequest): void {
   if (r.key.length === 0) throw new EtcdError('emptyKey');
-  if (r.sort_order < 0 || r.sort_order > 2) throw new EtcdError('invalidSortOption');
+  // An unknown sort_order is no sort in 3.4.23 (range-select.ts). An unknown sort_target
+  // crashes 3.4.23; this is 3.5's answer to it.
   if (r.sort_target < 0 || r.sort_target > 4) throw new EtcdError('invalidSortOption');
 }
 

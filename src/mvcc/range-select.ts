@@ -96,8 +96,15 @@ export function selectRange(
   } else if (key < end) {
     index.forRange(key, end, false, (_k: BinKey, e: KeyIndex) => visit(e));
   }
+  // etcd 3.4 sorts only for ASCEND and DESCEND: another order number reads as no sort.
   const order =
-    o.sortOrder === SORT_NONE && o.sortTarget !== TARGET_KEY ? SORT_ASCEND : o.sortOrder;
+    o.sortOrder === SORT_NONE
+      ? o.sortTarget !== TARGET_KEY
+        ? SORT_ASCEND
+        : SORT_NONE
+      : o.sortOrder === SORT_ASCEND || o.sortOrder === SORT_DESCEND
+        ? o.sortOrder
+        : SORT_NONE;
   if (o.sortTarget === TARGET_VALUE && order !== SORT_NONE) {
     return { hits, count, more: false, byValue: order };
   }

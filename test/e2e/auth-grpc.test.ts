@@ -404,3 +404,157 @@ test('a burst of logins does not stall other clients', { skip, timeout: 90_000 }
   // two pool threads). A generous bound, far below the burst's own length.
   assert.ok(slowest.ms < 500, `a read took ${slowest.ms.toFixed(0)} ms during the login burst`);
 });
+
+test(
+  'permissions hold while an alarm is raised (3.4.23 drops its auth checks then)',
+  { skip, timeout: 60_000 },
+  async (t) => {
+    const { c, login } = await authServer(t);
+    const alice = await login('alice', 'alicepw');
+    const root = await login('root', 'rootpw');
+    const alarm = (action: string, alarmType: string): Promise<CallResult> =>
+      c.call('Maintenance', 'Alarm', { action, memberID: 0, alarm: alarmType }, 10_000, root);
+    ok(await alarm('ACTIVATE', 'NOSPACE'), 'raise NOSPACE');
+    const denied = (r: CallResult, what: string): void =>
+      fails(r, 'PERMISSION_DENIED', 'etcdserver: permission denied', what);
+    denied(await c.call('KV', 'DeleteRange', { key: b('c') }, 10_000, alice), 'delete c');
+    denied(
+      await c.call('Auth', 'UserAdd', { name: 'mallory', password: 'x' }, 10_000, alice),
+      'user add',
+    );
+    denied(
+      await c.call('Auth', 'UserGrantRole', { user: 'alice', role: 'root' }, 10_000, alice),
+      'grant herself root',
+    );
+    ok(await alarm('DEACTIVATE', 'NOSPACE'), 'lower NOSPACE');
+    ok(await alarm('ACTIVATE', 'CORRUPT'), 'raise CORRUPT');
+    denied(await c.call('Auth', 'RoleAdd', { name: 'x' }, 10_000, alice), 'role add');
+    const c2 = ok(await c.call('KV', 'Range', { key: b('c') }, 10_000, root), 'root reads c');
+    assert.equal(c2.count, '1', 'c is still there');
+  },
+);
+
+test(
+  'odd auth input: a missing perm, huge names, 10,000 roles on one user',
+  { skip, timeout: 180_000 },
+  async (t) => {
+    const { c, login } = await authServer(t);
+    const root = await login('root', 'rootpw');
+    // 3.4.23 crashes on a RoleGrantPermission without a perm; 3.5 answers this.
+    fails(
+      await c.call('Auth', 'RoleGrantPermission', { name: 'app' }, 10_000, root),
+      'INVALID_ARGUMENT',
+      'etcdserver: permission not given',
+      'grant without a perm',
+    );
+    // A name over bbolt's key limit would crash 3.4.23 (and again on every restart).
+    const huge = 'n'.repeat(32769);
+    for (const [method, req] of [
+      ['UserAdd', { name: huge, password: 'x' }],
+      ['RoleAdd', { name: huge }],
+    ] as const)
+      fails(
+        await c.call('Auth', method, req, 10_000, root),
+        'INVALID_ARGUMENT',
+        'etcdserver: request is too large',
+        `${method} with a 32769-byte name`,
+      );
+    ok(
+      await c.call('Auth', 'RoleAdd', { name: 'n'.repeat(32768) }, 10_000, root),
+      'a 32768-byte name fits',
+    );
+    // 10,000 roles, each granting one key, all held by one user.
+    ok(
+      await c.call('Auth', 'UserAdd', { name: 'many', password: 'pw' }, 10_000, root),
+      'user add many',
+    );
+    const N = 10_000;
+    const started = Date.now();
+    for (let i = 0; i < N; i += 100) {
+      await Promise.all(
+        Array.from({ length: 100 }, async (_, j) => {
+          const role = `r${String(i + j).padStart(5, '0')}`;
+          ok(await c.call('Auth', 'RoleAdd', { name: role }, 30_000, root), role);
+          ok(
+            await c.call(
+              'Auth',
+              'RoleGrantPermission',
+              { name: role, perm: { permType: 'READWRITE', key: b(`k/${role}`) } },
+              30_000,
+              root,
+            ),
+            `grant ${role}`,
+          );
+          ok(
+            await c.call('Auth', 'UserGrantRole', { user: 'many', role }, 30_000, root),
+            `give ${role}`,
+          );
+        }),
+      );
+    }
+    t.diagnostic(`30,000 auth changes in ${Date.now() - started} ms`);
+    const many = await login('many', 'pw');
+    const user = ok(await c.call('Auth', 'UserGet', { name: 'many' }, 10_000, many), 'user get');
+    assert.equal((user.roles as string[]).length, N);
+    const t0 = performance.now();
+    ok(
+      await c.call('KV', 'Put', { key: b('k/r09999'), value: b('v') }, 10_000, many),
+      'put the last key',
+    );
+    const first = performance.now() - t0;
+    const t1 = performance.now();
+    for (let i = 0; i < 200; i++)
+      ok(
+        await c.call(
+          'KV',
+          'Range',
+          { key: b(`k/r${String(i * 50).padStart(5, '0')}`) },
+          10_000,
+          many,
+        ),
+        'read',
+      );
+    const per = (performance.now() - t1) / 200;
+    t.diagnostic(
+      `first check (builds the cache) ${first.toFixed(1)} ms, then ${per.toFixed(2)} ms per read`,
+    );
+    fails(
+      await c.call('KV', 'Range', { key: b('k/r0'), range_end: b('k/r1') }, 10_000, many),
+      'PERMISSION_DENIED',
+      'etcdserver: permission denied',
+      'a range over the gaps between the single keys',
+    );
+    assert.ok(per < 20, `a read took ${per.toFixed(1)} ms with 10,000 roles`);
+  },
+);
+
+test(
+  'kill -9 with auth changes in flight loses none that were acknowledged',
+  { skip, timeout: 90_000 },
+  async (t) => {
+    const { server, c, login } = await authServer(t);
+    const root = await login('root', 'rootpw');
+    const acked: string[] = [];
+    let killed = false;
+    const writers = Array.from({ length: 8 }, async (_, w) => {
+      for (let i = 0; !killed; i++) {
+        const role = `w${w}-${i}`;
+        const r = await c.call('Auth', 'RoleAdd', { name: role }, 5_000, root);
+        if (!r.ok) return;
+        acked.push(role);
+      }
+    });
+    while (acked.length < 200) await new Promise((r) => setTimeout(r, 5));
+    killed = true;
+    await server.kill9();
+    await Promise.all(writers);
+    await server.restart();
+    const root2 = await login('root', 'rootpw');
+    const roles = new Set(
+      ok(await c.call('Auth', 'RoleList', {}, 10_000, root2), 'role list').roles as string[],
+    );
+    const lost = acked.filter((r) => !roles.has(r));
+    t.diagnostic(`${acked.length} acknowledged, ${roles.size} roles after the restart`);
+    assert.deepEqual(lost, [], 'acknowledged roles lost in the crash');
+  },
+);

@@ -4,10 +4,12 @@
 // test/compat/differential.test.ts.
 //
 // Left out on purpose, because our server differs from 3.4.23 by design (see src/auth/checks.ts
-// and EtcdServer.authorizeWatch): nested txns and a txn put's prev_kv without read permission,
-// and watching every key from a key (range_end "\0") with a single-key grant. Those are tested
-// against our server alone in test/e2e/auth-grpc.test.ts. AuthStatus is a 3.5 RPC (3.4.23
-// answers Unimplemented).
+// and EtcdServer): nested txns and a txn put's prev_kv without read permission, watching every
+// key from a key (range_end "\0") with a single-key grant, and everything while an alarm
+// raised at run time is up (3.4.23 then applies raft requests without its auth applier: any
+// user may delete, revoke or manage users). Those are tested against our server alone in
+// test/e2e/auth-grpc.test.ts. So is RoleGrantPermission without a perm, which crashes 3.4.23.
+// AuthStatus is a 3.5 RPC (3.4.23 answers Unimplemented).
 
 import type { Wire } from '../../helpers/grpc-client.js';
 import { b, type DifferentialRunner } from '../../helpers/grpc-diff.js';
@@ -453,6 +455,223 @@ export const scenarios: Scenario[] = [
         });
         await r.call(`no token put value ${value.length}`, 'KV', 'Put', put('w/b', value), {});
       }
+    },
+  },
+  {
+    title: 'auth: which error wins: validation, token, size, alarms, permission',
+    id: 'auth-order',
+    async run(r) {
+      await setUp(r);
+      const alice = { as: 'alice' };
+      const bad = { token: 'nope' };
+      // Validation comes before the token; the token before the size; the size before the rest.
+      await r.call('empty key, bad token', 'KV', 'Put', put('', 'v'), { ...bad, expect: 'error' });
+      await r.call('empty key, no token', 'KV', 'Put', put('', 'v'), { expect: 'error' });
+      await r.call(
+        'unknown sort order, bad token',
+        'KV',
+        'Range',
+        rng('a', { sort_order: 9 }),
+        bad,
+      );
+      await r.call('unknown sort order, alice', 'KV', 'Range', rng('a', { sort_order: 9 }), alice);
+      await r.call('too large, bad token', 'KV', 'Put', put('w/big', 'x'.repeat(1600 * 1024)), bad);
+      await r.call('too large, no token', 'KV', 'Put', put('w/big', 'x'.repeat(1600 * 1024)), {});
+      await r.call(
+        'too large, no permission',
+        'KV',
+        'Put',
+        put('zz', 'x'.repeat(1600 * 1024)),
+        alice,
+      );
+      await r.call(
+        'ignore_value with value, bad token',
+        'KV',
+        'Put',
+        put('w/x', 'v', { ignore_value: true }),
+        bad,
+      );
+      // Alarms come before permissions: NOSPACE refuses alice's put she has no right to.
+      await r.call(
+        'activate NOSPACE',
+        'Maintenance',
+        'Alarm',
+        { action: 'ACTIVATE', memberID: 0, alarm: 'NOSPACE' },
+        {
+          as: 'root',
+          expect: 'ok',
+        },
+      );
+      await r.call('NOSPACE, no permission', 'KV', 'Put', put('zz', 'v'), {
+        ...alice,
+        expect: 'error',
+      });
+      await r.call('NOSPACE, no token', 'KV', 'Put', put('w/x', 'v'), { expect: 'error' });
+      await r.call('NOSPACE, bad token', 'KV', 'Put', put('w/x', 'v'), { ...bad, expect: 'error' });
+      await r.call(
+        'NOSPACE, lease grant, bad token',
+        'Lease',
+        'LeaseGrant',
+        { ID: 9, TTL: 60 },
+        bad,
+      );
+      await r.call('NOSPACE, read without permission', 'KV', 'Range', rng('zz'), alice);
+      await r.call(
+        'NOSPACE, user add',
+        'Auth',
+        'UserAdd',
+        { name: 'u2', password: 'p' },
+        { as: 'root' },
+      );
+      await r.call(
+        'deactivate NOSPACE',
+        'Maintenance',
+        'Alarm',
+        { action: 'DEACTIVATE', memberID: 0, alarm: 'NOSPACE' },
+        {
+          as: 'root',
+          expect: 'ok',
+        },
+      );
+      await r.call(
+        'activate CORRUPT',
+        'Maintenance',
+        'Alarm',
+        { action: 'ACTIVATE', memberID: 0, alarm: 'CORRUPT' },
+        {
+          as: 'root',
+          expect: 'ok',
+        },
+      );
+      await r.call('CORRUPT, no permission', 'KV', 'Put', put('zz', 'v'), {
+        ...alice,
+        expect: 'error',
+      });
+      await r.call('CORRUPT, delete without permission', 'KV', 'DeleteRange', rng('zz'), alice);
+      await r.call('CORRUPT, compact', 'KV', 'Compact', { revision: 1 }, alice);
+      await r.call('CORRUPT, revoke', 'Lease', 'LeaseRevoke', { ID: 9 }, alice);
+      await r.call('CORRUPT, read', 'KV', 'Range', rng('a'), alice);
+      await r.call('CORRUPT, role add', 'Auth', 'RoleAdd', { name: 'r2' }, { as: 'root' });
+    },
+  },
+  {
+    title: 'auth: with auth off, tokens are still read and management needs no user',
+    id: 'auth-off',
+    async run(r) {
+      await r.call(
+        'authenticate, never enabled',
+        'Auth',
+        'Authenticate',
+        { name: 'root', password: 'x' },
+        {
+          expect: 'error',
+        },
+      );
+      await r.call('a made-up token, auth off', 'KV', 'Range', rng('a'), {
+        token: 'abc.1',
+        expect: 'error',
+      });
+      await r.call('the authorization key, auth off', 'KV', 'Put', put('a', '1'), { token: '' });
+      await r.call(
+        'user add, auth off',
+        'Auth',
+        'UserAdd',
+        { name: 'u', password: 'p' },
+        { expect: 'ok' },
+      );
+      await r.call(
+        'user add again',
+        'Auth',
+        'UserAdd',
+        { name: 'u', password: 'p' },
+        { expect: 'error' },
+      );
+      await r.call(
+        'user add empty name',
+        'Auth',
+        'UserAdd',
+        { name: '', password: 'p' },
+        { expect: 'error' },
+      );
+      await r.call(
+        'user add NUL in name',
+        'Auth',
+        'UserAdd',
+        { name: 'a\0b', password: 'p' },
+        { expect: 'ok' },
+      );
+      await r.call('user get NUL in name', 'Auth', 'UserGet', { name: 'a\0b' }, { expect: 'ok' });
+      await r.call('role add NUL', 'Auth', 'RoleAdd', { name: 'r\0' }, { expect: 'ok' });
+      await r.call('role add empty', 'Auth', 'RoleAdd', { name: '' }, { expect: 'error' });
+      await r.call(
+        'grant a NUL role',
+        'Auth',
+        'UserGrantRole',
+        { user: 'a\0b', role: 'r\0' },
+        { expect: 'ok' },
+      );
+      // A range whose end is not above its key is kept and grants nothing (3.5 refuses it).
+      await r.call(
+        'grant key >= range_end',
+        'Auth',
+        'RoleGrantPermission',
+        grant('r\0', READ, 'k', 'a'),
+        {
+          expect: 'ok',
+        },
+      );
+      await r.call(
+        'grant key == range_end',
+        'Auth',
+        'RoleGrantPermission',
+        grant('r\0', WRITE, 'k', 'k'),
+        {
+          expect: 'ok',
+        },
+      );
+      await r.call(
+        'grant from-key',
+        'Auth',
+        'RoleGrantPermission',
+        grant('r\0', READWRITE, 'm', '\0'),
+        {
+          expect: 'ok',
+        },
+      );
+      await r.call('grant binary key', 'Auth', 'RoleGrantPermission', {
+        name: 'r\0',
+        perm: { permType: READ, key: Buffer.from([0xff, 0, 1]), range_end: Buffer.from([0xff, 1]) },
+      });
+      await r.call('grant unknown perm type', 'Auth', 'RoleGrantPermission', {
+        name: 'r\0',
+        perm: { permType: 7, key: b('q') },
+      });
+      await r.call('role get', 'Auth', 'RoleGet', { role: 'r\0' }, { expect: 'ok' });
+      await r.call('revoke the binary range', 'Auth', 'RoleRevokePermission', {
+        role: 'r\0',
+        key: Buffer.from([0xff, 0, 1]),
+        range_end: Buffer.from([0xff, 1]),
+      });
+      await r.call('role list', 'Auth', 'RoleList', {}, { expect: 'ok' });
+      await r.call('user list', 'Auth', 'UserList', {}, { expect: 'ok' });
+      await r.call('auth disable when off', 'Auth', 'AuthDisable', {}, { expect: 'ok' });
+      await r.call('auth enable without root', 'Auth', 'AuthEnable', {}, { expect: 'error' });
+      await r.call(
+        'user add root',
+        'Auth',
+        'UserAdd',
+        { name: 'root', password: 'rootpw' },
+        { expect: 'ok' },
+      );
+      await r.call(
+        'auth enable without the root role',
+        'Auth',
+        'AuthEnable',
+        {},
+        { expect: 'error' },
+      );
+      await r.call('user delete NUL', 'Auth', 'UserDelete', { name: 'a\0b' }, { expect: 'ok' });
+      await r.call('role delete NUL', 'Auth', 'RoleDelete', { role: 'r\0' }, { expect: 'ok' });
     },
   },
 ];

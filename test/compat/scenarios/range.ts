@@ -216,6 +216,29 @@ export const scenarios: Scenario[] = [
           );
         }
       }
+      // An order etcd 3.4.23 does not know means no sort (even by value), the limit still cut.
+      for (const order of [3, -1, 9, 2147483647]) {
+        for (const target of ['KEY', 'VERSION', 'VALUE']) {
+          const base = { key: b('\0'), range_end: b('\0'), sort_order: order, sort_target: target };
+          await r.call(`sort ${order} ${target}`, 'KV', 'Range', base, { expect: 'ok' });
+          await r.call(
+            `sort ${order} ${target} limit 2`,
+            'KV',
+            'Range',
+            { ...base, limit: 2 },
+            {
+              expect: 'ok',
+            },
+          );
+        }
+        await r.call(
+          `sort ${order} in a txn`,
+          'KV',
+          'Txn',
+          { success: [{ request_range: { key: b('a'), range_end: b('z'), sort_order: order } }] },
+          { expect: 'ok' },
+        );
+      }
     },
   },
 ];
