@@ -202,7 +202,7 @@ export class EtcdServer {
 
   /** HashKV at `revision` (0: now), with etcd's compact revision (-1 before any compaction). */
   hashKV(revision: number): Promise<{ hash: number; rev: number; compactRev: number }> {
-    return kvHash(this.store, this.backend, revision);
+    return kvHash(this.store, revision);
   }
 
   // ---- the checks ------------------------------------------------------------------------------
