@@ -24,18 +24,20 @@ export async function backendHash(
 }
 
 /**
- * HashKV at `revision` (0: the current one). Unlike Range, HashKV refuses the compact revision
- * itself. etcd reports a compact revision of -1 before the first compaction.
+ * HashKV at `revision`, checked as etcd checks it: only a positive revision is refused, at or
+ * below the compact revision (unlike Range, the compact revision itself too) or above the
+ * current one; 0 means the current revision, even when that is the compact revision; a
+ * negative one is hashed as is, which covers no revision. The header carries the current
+ * revision, and the compact revision is etcd's (-1 before the first compaction).
  */
 export async function kvHash(
   store: KvStore,
   revision: number,
 ): Promise<{ hash: number; rev: number; compactRev: number }> {
   const head = store.committedRev;
-  const rev = revision <= 0 ? head : revision;
-  if (rev > head) throw new EtcdError('futureRev');
-  if (rev <= store.compactRev) throw new EtcdError('compacted');
   const compactRev = store.hasCompacted ? store.compactRev : -1;
-  const hash = await hashByRev(store, rev, compactRev);
+  if (revision > 0 && revision <= compactRev) throw new EtcdError('compacted');
+  if (revision > head) throw new EtcdError('futureRev');
+  const hash = await hashByRev(store, revision === 0 ? head : revision, compactRev);
   return { hash, rev: head, compactRev };
 }
