@@ -376,7 +376,7 @@ export class EtcdServer {
     info: RequestInfo,
   ): Promise<{ hash: number; rev: number; compactRev: number }> {
     await this.authorizeMaintenance(info);
-    return kvHash(this.store, this.backend, revision);
+    return kvHash(this.store, revision);
   }
 
   /**

@@ -1,12 +1,12 @@
 /**
- * Hash and HashKV (etcd etcdserver/api/v3rpc/maintenance.go, mvcc's hashByRev): checksums that
- * let operators compare members. One member here, so any stable value would do; ours are CRC-32
- * over the backend (Hash) and over every stored revision up to a revision (HashKV).
+ * Hash and HashKV (etcd etcdserver/api/v3rpc/maintenance.go and mvcc's Hash/HashByRev):
+ * checksums that let operators compare members. Hash is a CRC-32 over our own backend (its
+ * layout is not etcd's, so no value could match etcd's); HashKV is etcd's CRC-32C over the
+ * key-value history (mvcc/hash.ts) and equals what etcd 3.4 answers for the same history.
  */
 import zlib from 'node:zlib';
 import { EtcdError } from '../errors.js';
-import { decodeKeyValue } from '../mvcc/kv-codec.js';
-import { decodeSegment, SEGMENTS_END, SEGMENTS_START } from '../mvcc/segment.js';
+import { hashByRev } from '../mvcc/hash.js';
 import type { KvStore } from '../mvcc/store.js';
 import type { Backend } from '../storage/backend.js';
 
@@ -24,28 +24,20 @@ export async function backendHash(
 }
 
 /**
- * CRC-32 of every stored revision up to `revision` (0: the current one), each decoded to check
- * it. Unlike Range, HashKV refuses the compact revision itself.
+ * HashKV at `revision`, checked as etcd checks it: only a positive revision is refused, at or
+ * below the compact revision (unlike Range, the compact revision itself too) or above the
+ * current one; 0 means the current revision, even when that is the compact revision; a
+ * negative one is hashed as is, which covers no revision. The header carries the current
+ * revision, and the compact revision is etcd's (-1 before the first compaction).
  */
 export async function kvHash(
   store: KvStore,
-  backend: Backend,
   revision: number,
 ): Promise<{ hash: number; rev: number; compactRev: number }> {
   const head = store.committedRev;
-  const rev = revision <= 0 ? head : revision;
-  if (rev > head) throw new EtcdError('futureRev');
-  if (rev <= store.compactRev) throw new EtcdError('compacted');
-  let crc = 0;
-  for await (const chunk of backend.scan(SEGMENTS_START, SEGMENTS_END, 64)) {
-    for (const [, seg] of chunk) {
-      for (const e of decodeSegment(seg)) {
-        if (e.main > rev) continue;
-        decodeKeyValue(e.kv);
-        crc = zlib.crc32(e.kv, crc);
-      }
-    }
-  }
-  // etcd reports -1 before the first compaction (its compactMainRev starts at -1).
-  return { hash: crc >>> 0, rev: head, compactRev: store.hasCompacted ? store.compactRev : -1 };
+  const compactRev = store.hasCompacted ? store.compactRev : -1;
+  if (revision > 0 && revision <= compactRev) throw new EtcdError('compacted');
+  if (revision > head) throw new EtcdError('futureRev');
+  const hash = await hashByRev(store, revision === 0 ? head : revision, compactRev);
+  return { hash, rev: head, compactRev };
 }

@@ -24,8 +24,6 @@ const grant = (role: string, permType: string, key: string, rangeEnd = ''): Wire
   perm: { permType, key: b(key), range_end: b(rangeEnd) },
 });
 
-const hideHash = (r: Wire): Wire => (r.hash === undefined ? r : { ...r, hash: '<HASH>' });
-
 /** root with role root, auth on, role `app` and user alice holding it. */
 async function setUp(r: DifferentialRunner): Promise<void> {
   await r.call(
@@ -284,13 +282,7 @@ export const scenarios: Scenario[] = [
         ['no token', {}],
         ['bad token', { token: 'nope' }],
       ] as const) {
-        await r.call(
-          `${who} hash kv`,
-          'Maintenance',
-          'HashKV',
-          {},
-          { ...opts, normalise: hideHash },
-        );
+        await r.call(`${who} hash kv`, 'Maintenance', 'HashKV', {}, opts);
         await r.call(`${who} defragment`, 'Maintenance', 'Defragment', {}, opts);
       }
       await r.call(
